@@ -1,0 +1,133 @@
+"""``train``, ``eval``, ``score`` and ``explain``: the model's commands."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from model.scoring import BUNDLED_MODEL_DIR, load_model
+
+SCORE_CHUNK = 2000  # headlines scored per vectorised call when streaming
+
+
+def register(subparsers) -> None:
+    train = subparsers.add_parser("train", help="train a model version from a recipe")
+    train.add_argument("--recipe", default="default",
+                       help="recipe name in datasets/recipes/ or path of a .toml file")
+    train.add_argument("--data-dir", help="corpora folder (default: $HEADLINE_SIEVE_DATA, "
+                                          "else ../shared/datasets beside the project)")
+    train.add_argument("--out", type=Path, default=BUNDLED_MODEL_DIR,
+                       help="model directory to write (default: the bundled model)")
+    train.set_defaults(handler=run_train)
+
+    evaluate = subparsers.add_parser("eval", help="metrics of a model on labelled files")
+    evaluate.add_argument("files", nargs="*", type=Path,
+                          help="labelled files (default: the recipe's validation split)")
+    evaluate.add_argument("--format", default="table",
+                          choices=["table", "thucnews", "tnews", "hancd"],
+                          help="reader for FILES; corpus formats use the default label policy")
+    evaluate.add_argument("--recipe", default="default",
+                          help="without FILES: evaluate on this recipe's validation split")
+    evaluate.add_argument("--data-dir")
+    evaluate.add_argument("--model", type=Path, help="model directory (default: bundled)")
+    evaluate.set_defaults(handler=run_eval)
+
+    score = subparsers.add_parser("score", help="score headlines; JSON lines out")
+    score.add_argument("headlines", nargs="*", help="headlines (default: --file or stdin)")
+    score.add_argument("--file", type=Path, help="file with one headline per line")
+    score.add_argument("--model", type=Path, help="model directory (default: bundled)")
+    score.add_argument("--threshold", type=float, help="p_clickbait cut (default: the model's)")
+    score.add_argument("--explain", action="store_true", help="add top contributing n-grams")
+    score.add_argument("--progress", action="store_true",
+                       help="progress bar on stderr even when it is not a terminal")
+    score.set_defaults(handler=run_score)
+
+    explain = subparsers.add_parser("explain", help="why a headline gets its score")
+    explain.add_argument("headline")
+    explain.add_argument("--model", type=Path)
+    explain.add_argument("--top", type=int, default=10, help="number of features shown")
+    explain.set_defaults(handler=run_explain)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from training.locations import data_dir
+    from training.train import train_recipe
+
+    manifest = train_recipe(args.recipe, data_dir(args.data_dir), args.out)
+    summary = {key: manifest[key] for key in ("version", "threshold", "training_seconds")}
+    summary["validation"] = {k: v for k, v in manifest["validation"].items() if k != "per_source"}
+    summary["out"] = str(args.out)
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from training.locations import data_dir
+    from training.model_evaluation import evaluate_files, evaluate_recipe
+
+    model = load_model(args.model)
+    if args.files:
+        metrics = evaluate_files(model, args.files, args.format)
+    else:
+        metrics = evaluate_recipe(model, args.recipe, data_dir(args.data_dir))
+    print(json.dumps({"model": model.version, **metrics}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _input_lines(args: argparse.Namespace) -> Iterator[str]:
+    if args.headlines:
+        yield from args.headlines
+        return
+    if args.file:
+        if not args.file.is_file():
+            raise FileNotFoundError(f"{args.file}: no such file")
+        handle = open(args.file, encoding="utf-8")
+    else:
+        if sys.stdin.isatty():
+            raise ValueError("no headlines: give them as arguments, with --file, or on stdin")
+        handle = sys.stdin
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield line.rstrip("\r\n")
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    model = load_model(args.model)
+    total = 0
+    with tqdm(unit=" headlines", file=sys.stderr,
+              disable=False if args.progress else None) as bar:
+        try:
+            for chunk in _chunks(_input_lines(args), SCORE_CHUNK):
+                for result in model.score(chunk, explain=args.explain, threshold=args.threshold):
+                    sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+                total += len(chunk)
+                bar.update(len(chunk))
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"input is not valid UTF-8 (after {total} headlines "
+                             f"scored, byte {exc.start} of the next block)") from None
+    if total == 0:
+        raise ValueError("no headlines: the input was empty")
+    return 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    if not args.headline.strip():
+        raise ValueError("the headline is empty")
+    model = load_model(args.model)
+    result = model.score([args.headline], explain=True, top_k=args.top)[0]
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    return 0

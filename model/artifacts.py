@@ -1,0 +1,121 @@
+"""Model artifacts: a version is a directory with ``model.joblib`` and ``manifest.json``.
+
+A joblib file is code: unpickling it can run anything. :func:`load_artifact`
+therefore hashes the file first and refuses it unless the SHA-256 equals the
+``artifact_sha256`` recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import joblib
+
+MODEL_FILE = "model.joblib"
+MANIFEST_FILE = "manifest.json"
+_LIBRARIES = ("scikit-learn", "numpy", "scipy", "joblib", "jieba", "rjieba", "opencc")
+
+
+class ArtifactError(Exception):
+    """A model directory is missing, incomplete, or fails its hash check."""
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def new_version_id(prefix: str = "model") -> str:
+    """A sortable, unique version id such as ``default-20261127T235959-3fa2c1``."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{prefix}-{stamp}-{os.urandom(3).hex()}"
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def save_artifact(directory: Path, estimator, manifest: dict) -> dict:
+    """Write ``estimator`` and its manifest into ``directory`` (created if needed).
+
+    The manifest gets ``artifact_sha256``, ``created``, ``libraries`` and
+    ``artifact_bytes`` added; the completed manifest is returned. Files are
+    fsynced and the manifest is written last, so a directory without a
+    manifest is an unfinished write.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    model_path = directory / MODEL_FILE
+    tmp = model_path.with_name(MODEL_FILE + ".tmp")
+    joblib.dump(estimator, tmp, compress=3)
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, model_path)
+    manifest = dict(manifest)
+    manifest.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    manifest["libraries"] = library_versions()
+    manifest["artifact_sha256"] = sha256_file(model_path)
+    manifest["artifact_bytes"] = model_path.stat().st_size
+    _write_durably(directory / MANIFEST_FILE,
+                   json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+    return manifest
+
+
+def read_manifest(directory: Path) -> dict:
+    path = Path(directory) / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"{directory}: no {MANIFEST_FILE}; not a model directory "
+                            "(train one with 'headline-sieve train')") from None
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{path}: unreadable manifest ({exc})") from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("artifact_sha256"), str):
+        raise ArtifactError(f"{path}: manifest has no artifact_sha256; refusing to load")
+    return manifest
+
+
+def load_artifact(directory: Path, expected_sha256: str | None = None):
+    """Load ``(estimator, manifest)`` after verifying the joblib file's SHA-256.
+
+    ``expected_sha256``, when given (a registry's own record), must match too,
+    so that editing the manifest alongside the file is also caught.
+    """
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    model_path = directory / MODEL_FILE
+    if not model_path.is_file():
+        raise ArtifactError(f"{directory}: no {MODEL_FILE}")
+    actual = sha256_file(model_path)
+    for expected, where in ((manifest["artifact_sha256"], "manifest"),
+                            (expected_sha256, "registry")):
+        if expected is not None and actual != expected:
+            raise ArtifactError(
+                f"{model_path}: SHA-256 {actual[:12]}... does not match the {where} "
+                f"({expected[:12]}...); refusing to load a modified artifact. "
+                "Retrain it or restore the original file.")
+    return joblib.load(model_path), manifest

@@ -1,0 +1,111 @@
+"""Build a de-duplicated binary dataset from a recipe.
+
+Duplicates are found on the *normalised* headline, before any split, so no
+headline (nor its traditional-script or full-width twin) can fall in both the
+training and the validation split.
+
+Conflict rule: when one normalised headline carries both labels, the label
+given by the majority of its occurrences wins; an exact tie is ambiguous and
+the headline is left out. Both cases are counted in :class:`DatasetReport`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from model.normalize import normalize_many
+from training.corpora import Problem, read_corpus
+from training.recipes import Recipe
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceFile:
+    corpus: str
+    path: str
+    sha256: str
+    rows: int
+    malformed: int
+    clickbait: int
+
+
+@dataclass
+class DatasetReport:
+    files: list[SourceFile] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rows: int = 0
+    duplicates: int = 0
+    conflicts_resolved: int = 0
+    conflicts_dropped: int = 0
+
+
+@dataclass
+class Dataset:
+    """Unique headlines: ``texts`` (normalised), ``y`` (1 = clickbait),
+    ``corpus`` (the corpus family of each headline's first occurrence)."""
+
+    texts: list[str]
+    y: np.ndarray
+    corpus: np.ndarray
+    report: DatasetReport
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, index: np.ndarray) -> "Dataset":
+        return Dataset([self.texts[i] for i in index], self.y[index], self.corpus[index],
+                       self.report)
+
+
+def deduplicate(texts: list[str], labels: list[int], corpora: list[str],
+                report: DatasetReport) -> Dataset:
+    """Collapse equal normalised ``texts`` with the module's conflict rule."""
+    votes: dict[str, Counter] = {}
+    first_corpus: dict[str, str] = {}
+    for text, label, corpus in zip(texts, labels, corpora):
+        votes.setdefault(text, Counter())[label] += 1
+        first_corpus.setdefault(text, corpus)
+    kept_texts, kept_y, kept_corpus = [], [], []
+    for text, count in votes.items():
+        if len(count) > 1:
+            if count[0] == count[1]:
+                report.conflicts_dropped += 1
+                continue
+            report.conflicts_resolved += 1
+        kept_texts.append(text)
+        kept_y.append(count.most_common(1)[0][0])
+        kept_corpus.append(first_corpus[text])
+    report.duplicates = len(texts) - len(votes)
+    return Dataset(kept_texts, np.asarray(kept_y, dtype=np.int64),
+                   np.asarray(kept_corpus, dtype=object), report)
+
+
+def build_dataset(recipe: Recipe, data_dir: Path) -> Dataset:
+    """Read every source of ``recipe`` under ``data_dir``; label, normalise, de-duplicate."""
+    report = DatasetReport()
+    texts: list[str] = []
+    labels: list[int] = []
+    corpora: list[str] = []
+    for source in recipe.sources:
+        read = read_corpus(source.corpus, Path(data_dir) / source.path)
+        file_labels = [source.label(row.category) for row in read.rows]
+        report.files.append(SourceFile(source.corpus, source.path, read.sha256, len(read.rows),
+                                       len(read.problems), sum(file_labels)))
+        report.problems.extend(read.problems)
+        for problem in read.problems:
+            log.warning("skipped malformed row %s", problem)
+        texts.extend(row.text for row in read.rows)
+        labels.extend(file_labels)
+        corpora.extend([source.corpus] * len(read.rows))
+    report.rows = len(texts)
+    dataset = deduplicate(normalize_many(texts), labels, corpora, report)
+    log.info("%d rows read, %d duplicates, %d conflicts resolved, %d dropped, %d unique",
+             report.rows, report.duplicates, report.conflicts_resolved,
+             report.conflicts_dropped, len(dataset))
+    return dataset
