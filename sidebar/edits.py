@@ -1,0 +1,292 @@
+"""Writing the filter's changes into the page while keeping every other byte.
+
+Serialising a whole parsed tree rewrites the page: entities are decoded,
+attribute quoting changes, broken markup is "fixed". So the changes are
+planned on the lxml tree and then written into the *original bytes*:
+
+1. stdlib :class:`html.parser.HTMLParser` tokenizes the decoded page and
+   records where each start and end tag sits; the n-th ``<li>`` element of
+   the tree is the n-th ``<li`` start tag of the source (the attributes are
+   compared to be sure);
+2. a removed element spans from its start tag (with the whitespace before it)
+   to its end tag, or to where the parser closed it implicitly;
+3. a marked element gets its attributes set inside its start tag only;
+4. the same changes are made to the tree, and the edited page is parsed again:
+   if its tree serialises exactly like the changed tree, the spliced bytes are
+   returned. Otherwise (markup the two tokenizers read differently) the
+   changed tree is serialised instead, which is correct but rewrites the page
+   the way the parser does.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from lxml import etree
+
+from sidebar import document
+from sidebar.encoding import PageEncoding, encode
+
+logger = logging.getLogger(__name__)
+
+VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
+                       "meta", "param", "source", "track", "wbr", "keygen", "frame"})
+# Tags that a start tag of the same name closes when one is open.
+_SELF_CLOSING_SIBLINGS = frozenset({"li", "dt", "dd", "p", "tr", "td", "th", "option", "a"})
+_SPACE = " \t\r\n\f"
+_ATTRIBUTE = re.compile(
+    r"""[\s/]*(?P<name>[^\s/>"'=][^\s/>=]*)(?:\s*=\s*(?P<value>"[^"]*"|'[^']*'|[^\s>]*))?""")
+
+
+@dataclass(frozen=True)
+class Edit:
+    """``remove`` an element, or ``set`` attributes on it (name -> value)."""
+
+    element: etree._Element
+    kind: str
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "start" or "end"
+    tag: str
+    start: int
+    end: int
+    attrs: tuple[tuple[str, str | None], ...] = ()
+
+
+class _Tokenizer(HTMLParser):
+    """Records the character span of every start and end tag."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.text = text
+        self.tokens: list[_Token] = []
+        self._line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self._line_starts[line - 1] + column
+
+    def handle_starttag(self, tag, attrs):
+        start = self._offset()
+        raw = self.get_starttag_text() or ""
+        self.tokens.append(_Token("start", tag, start, start + len(raw), tuple(attrs)))
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag):
+        start = self._offset()
+        close = self.text.find(">", start)
+        self.tokens.append(_Token("end", tag, start, len(self.text) if close < 0 else close + 1))
+
+
+def apply_edits(raw: bytes, text: str, exact: bool, encoding: PageEncoding,
+                root: etree._Element, edits: list[Edit]) -> tuple[bytes, bool]:
+    """The page with ``edits`` applied, and whether it was spliced byte-exactly.
+
+    ``root`` (parsed from ``text``) is changed in place.
+    """
+    edits = _outermost(edits)
+    if not edits:
+        return raw, True
+    try:
+        replacements = _plan(text, root, edits)
+    except _Mismatch as exc:
+        logger.info("cannot locate an element in the source (%s); serialising the tree", exc)
+        replacements = None
+    for edit in edits:
+        _apply_to_tree(edit)
+    expected = document.serialize(root)
+    if replacements is not None:
+        spliced = _splice_text(text, replacements)
+        reparsed = document.parse(spliced)
+        if reparsed is not None and document.serialize(reparsed) == expected:
+            if exact:
+                return _splice_bytes(raw, text, encoding, replacements), True
+            return encode(spliced, encoding), False
+        logger.info("spliced page parses differently from the edited tree; serialising the tree")
+    return encode(expected, encoding), False
+
+
+class _Mismatch(Exception):
+    """The tokenizer and the tree disagree about an element."""
+
+
+def _outermost(edits: list[Edit]) -> list[Edit]:
+    """Drop edits inside an element that is removed anyway."""
+    removed = {e.element for e in edits if e.kind == "remove"}
+    kept = []
+    for edit in edits:
+        ancestors = set(edit.element.iterancestors())
+        if not ancestors & removed and edit not in kept:
+            kept.append(edit)
+    return kept
+
+
+def _plan(text: str, root: etree._Element, edits: list[Edit]) -> list[tuple[int, int, str]]:
+    tokenizer = _Tokenizer(text)
+    tokenizer.feed(text)
+    tokenizer.close()
+    tokens = tokenizer.tokens
+    located = _locate(root, tokens, [edit.element for edit in edits])
+    replacements = []
+    for edit in edits:
+        index = located[edit.element]
+        if edit.kind == "remove":
+            start = _whitespace_before(text, tokens[index].start)
+            replacements.append((start, _element_end(tokens, index, edit.element, len(text)), ""))
+        else:
+            token = tokens[index]
+            tag = _set_attributes(text[token.start:token.end], edit.attributes)
+            replacements.append((token.start, token.end, tag))
+    replacements.sort()
+    for before, after in zip(replacements, replacements[1:]):
+        if after[0] < before[1]:
+            raise _Mismatch("overlapping edits")
+    return replacements
+
+
+def _locate(root: etree._Element, tokens: list[_Token], elements: list[etree._Element]
+            ) -> dict[etree._Element, int]:
+    """Token index of each element's start tag (n-th element of a tag name =
+    n-th start tag of that name)."""
+    wanted = {element.tag for element in elements}
+    ordinal: dict[etree._Element, int] = {}
+    for tag in wanted:
+        for n, element in enumerate(root.iter(tag)):
+            ordinal[element] = n
+    starts: dict[str, list[int]] = {tag: [] for tag in wanted}
+    for index, token in enumerate(tokens):
+        if token.kind == "start" and token.tag in starts:
+            starts[token.tag].append(index)
+    located = {}
+    for element in elements:
+        indexes = starts[element.tag]
+        n = ordinal[element]
+        if n >= len(indexes):
+            raise _Mismatch(f"<{element.tag}> #{n} has no start tag")
+        token = tokens[indexes[n]]
+        if dict((k, v or "") for k, v in token.attrs) != dict(element.attrib):
+            raise _Mismatch(f"<{element.tag}> #{n} has other attributes in the source")
+        located[element] = indexes[n]
+    return located
+
+
+def _whitespace_before(text: str, start: int) -> int:
+    while start > 0 and text[start - 1] in _SPACE:
+        start -= 1
+    return start
+
+
+def _element_end(tokens: list[_Token], index: int, element: etree._Element, limit: int) -> int:
+    """Where the element that starts at ``tokens[index]`` ends in the source."""
+    tag = element.tag
+    ancestors = {a.tag for a in element.iterancestors()}
+    stack: list[str] = []
+    for token in tokens[index + 1:]:
+        if token.kind == "start":
+            if not stack and token.tag == tag and tag in _SELF_CLOSING_SIBLINGS:
+                return token.start
+            if token.tag not in VOID_TAGS:
+                stack.append(token.tag)
+        elif token.tag in stack:
+            del stack[len(stack) - 1 - stack[::-1].index(token.tag):]
+        elif token.tag == tag:
+            return token.end
+        elif token.tag in ancestors:
+            return token.start
+    return limit
+
+
+def _set_attributes(start_tag: str, attributes: tuple[tuple[str, str], ...]) -> str:
+    """``start_tag`` with each attribute set (replaced in place or appended)."""
+    spans = _attribute_spans(start_tag)
+    for name, value in attributes:
+        written = f'{name}="{html.escape(value, quote=True)}"'
+        if name in spans:
+            begin, end = spans[name]
+            start_tag = start_tag[:begin] + written + start_tag[end:]
+        else:
+            close = len(start_tag) - (2 if start_tag.endswith("/>") else 1)
+            while close > 0 and start_tag[close - 1] in _SPACE:
+                close -= 1
+            start_tag = start_tag[:close] + " " + written + start_tag[close:]
+        spans = _attribute_spans(start_tag)
+    return start_tag
+
+
+def _attribute_spans(start_tag: str) -> dict[str, tuple[int, int]]:
+    name_end = re.match(r"<[^\s/>]+", start_tag)
+    position = name_end.end() if name_end else 1
+    spans: dict[str, tuple[int, int]] = {}
+    while True:
+        match = _ATTRIBUTE.match(start_tag, position)
+        if match is None or match.end() == position:
+            return spans
+        spans.setdefault(match.group("name").lower(), (match.start("name"), match.end()))
+        position = match.end()
+
+
+def _apply_to_tree(edit: Edit) -> None:
+    element = edit.element
+    if edit.kind == "set":
+        for name, value in edit.attributes:
+            element.set(name, value)
+        return
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "").rstrip(_SPACE) or None
+    else:
+        parent = element.getparent()
+        parent.text = (parent.text or "").rstrip(_SPACE) or None
+    _drop(element)
+
+
+def _drop(element: etree._Element) -> None:
+    """Remove ``element`` but keep its tail text in place."""
+    parent = element.getparent()
+    tail = element.tail or ""
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + tail or None
+    else:
+        parent.text = (parent.text or "") + tail or None
+    parent.remove(element)
+
+
+def _splice_text(text: str, replacements: list[tuple[int, int, str]]) -> str:
+    pieces, position = [], 0
+    for start, end, new in replacements:
+        pieces += [text[position:start], new]
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _splice_bytes(raw: bytes, text: str, encoding: PageEncoding,
+                  replacements: list[tuple[int, int, str]]) -> bytes:
+    """Apply character-offset replacements to the original bytes."""
+    offsets = _byte_offsets(text, encoding, sorted({p for r in replacements for p in r[:2]}))
+    pieces, position = [], 0
+    for start, end, new in replacements:
+        pieces += [raw[position:offsets[start]],
+                   new.encode(encoding.output_codec, errors="xmlcharrefreplace")]
+        position = offsets[end]
+    pieces.append(raw[position:])
+    return b"".join(pieces)
+
+
+def _byte_offsets(text: str, encoding: PageEncoding, positions: list[int]) -> dict[int, int]:
+    offsets, done, size = {}, 0, len(encoding.bom)
+    for position in positions:
+        size += len(text[done:position].encode(encoding.codec))
+        offsets[position], done = size, position
+    return offsets
+
