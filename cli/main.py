@@ -12,10 +12,10 @@ import logging
 import os
 import sys
 
-from cli import model_commands
+from cli import filter_command, model_commands
 
 # Sub-command modules; each has ``register(subparsers)``.
-COMMAND_MODULES = [model_commands]
+COMMAND_MODULES = [model_commands, filter_command]
 
 
 def build_parser() -> argparse.ArgumentParser:
