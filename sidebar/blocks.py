@@ -6,8 +6,8 @@ link, usually introduced by a heading. Detection, in order:
 1. Candidate links are ``<a href>`` elements with visible text (script and
    style content does not count).
 2. Each link climbs to its *item*: the highest ancestor that holds no other
-   link-bearing sibling, stopping at a list item (``li``, ``dt``, ``dd``,
-   ``tr``). The item's parent is the *container*; links are grouped by it.
+   link-bearing sibling, or the list item (``li``, ``dt``, ``dd``, ``tr``)
+   around it. The item's parent is the *container*; links are grouped by it.
 3. A group is a block if an ancestor-or-self carries ``data-sieve-block``
    (the page says so: it always counts), or if all of these hold:
 
@@ -19,7 +19,8 @@ link, usually introduced by a heading. Detection, in order:
    * it has at least :data:`MIN_ITEMS` items;
    * its link texts read like headlines, not menu entries (median length at
      least :data:`MIN_HEADLINE_CHARS` characters);
-   * links carry most of its text (:data:`MIN_LINK_SHARE`), so links inside
+   * links carry most of its text (:data:`MIN_LINK_SHARE`) and there are
+     few words between the items (:data:`MAX_LOOSE_SHARE`), so links inside
      running text do not count.
 
 4. The heading is the nearest preceding sibling of the container (or of a
@@ -43,6 +44,7 @@ MARK_ATTRIBUTE = "data-sieve-block"
 MIN_ITEMS = 2
 MIN_HEADLINE_CHARS = 8
 MIN_LINK_SHARE = 0.5
+MAX_LOOSE_SHARE = 0.2
 MAX_HEADING_CHARS = 40
 ITEM_TAGS = frozenset({"li", "dt", "dd", "tr"})
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -131,7 +133,7 @@ def _item_of(anchor: etree._Element, bearing: set[etree._Element]) -> etree._Ele
         parent = node.getparent()
         if parent is None or parent.tag in _STRUCTURE_TAGS:
             break
-        if sum(1 for child in parent if child in bearing) > 1:
+        if parent.tag not in ITEM_TAGS and sum(1 for child in parent if child in bearing) > 1:
             break
         node = parent
     return node
@@ -173,7 +175,16 @@ def _looks_like_block(container: etree._Element, items: list[Item], zones: "_Zon
     if statistics.median(lengths) < MIN_HEADLINE_CHARS:
         return False
     total = len(visible_text(container))
-    return total > 0 and sum(lengths) >= MIN_LINK_SHARE * total
+    if total == 0 or sum(lengths) < MIN_LINK_SHARE * total:
+        return False
+    return _loose_words(container) <= MAX_LOOSE_SHARE * sum(lengths)
+
+
+def _loose_words(container: etree._Element) -> int:
+    """Letters and digits between the items: separators ("|", "·") do not
+    count, the words of a sentence that links sit in do."""
+    loose = (container.text or "") + "".join(child.tail or "" for child in container)
+    return sum(1 for char in loose if char.isalnum())
 
 
 def _words(element: etree._Element) -> set[str]:

@@ -12,6 +12,11 @@ The parser is lxml's HTML parser (libxml2, whose tokenizer follows HTML5 since
 * it works on decoded text, so the page's own encoding (UTF-8 or GBK/GB18030)
   is decided by :mod:`sidebar.encoding`, not by a guess inside the parser.
 
+libxml2 does not close an open ``<a>`` when the next ``<li>`` or ``<a>``
+starts, so a list whose links are never closed would nest every item in the
+previous one; :func:`parse` moves such items back beside each other, as the
+HTML5 tree builder of a browser does.
+
 The tree is used to *decide* what to change; :mod:`sidebar.edits` then writes
 those changes into the original bytes, so everything else keeps its bytes.
 """
@@ -46,9 +51,28 @@ def parse(text: str) -> lxml.html.HtmlElement | None:
     if not text.strip():
         return None
     try:
-        return lxml.html.document_fromstring(parser_input(text), parser=_parser())
+        root = lxml.html.document_fromstring(parser_input(text), parser=_parser())
     except (etree.ParserError, ValueError):
         return None
+    _unnest(root, "li", frozenset({"li", "ul", "ol", "menu"}))
+    _unnest(root, "a", frozenset({"a"}))
+    return root
+
+
+def _unnest(root: lxml.html.HtmlElement, tag: str, scopes: frozenset[str]) -> None:
+    """Move each ``tag`` element whose nearest ``scopes`` ancestor is another
+    ``tag`` element out to follow that element (in document order, so a chain
+    of unclosed items becomes a run of siblings)."""
+    moved: set[etree._Element] = set()
+    for element in list(root.iter(tag)):
+        outer = next(element.iterancestors(*scopes), None)
+        if outer is None or outer.tag != tag:
+            continue
+        anchor = outer
+        while (following := anchor.getnext()) is not None and following in moved:
+            anchor = following
+        anchor.addnext(element)
+        moved.add(element)
 
 
 def parser_input(text: str) -> bytes:

@@ -35,8 +35,12 @@ logger = logging.getLogger(__name__)
 
 VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
                        "meta", "param", "source", "track", "wbr", "keygen", "frame"})
-# Tags that a start tag of the same name closes when one is open.
-_SELF_CLOSING_SIBLINGS = frozenset({"li", "dt", "dd", "p", "tr", "td", "th", "option", "a"})
+# Tags that a start tag of the same name closes when one is open, unless one
+# of the scope tags lies between them (a nested list opens a new scope).
+_CLOSED_BY_SIBLING = {"li": frozenset({"ul", "ol", "menu"}), "a": frozenset(),
+                      "dt": frozenset({"dl"}), "dd": frozenset({"dl"}),
+                      "tr": frozenset({"table"}), "option": frozenset({"select"}),
+                      "p": frozenset({"p"})}
 _SPACE = " \t\r\n\f"
 _ATTRIBUTE = re.compile(
     r"""[\s/]*(?P<name>[^\s/>"'=][^\s/>=]*)(?:\s*=\s*(?P<value>"[^"]*"|'[^']*'|[^\s>]*))?""")
@@ -192,7 +196,8 @@ def _element_end(tokens: list[_Token], index: int, element: etree._Element, limi
     stack: list[str] = []
     for token in tokens[index + 1:]:
         if token.kind == "start":
-            if not stack and token.tag == tag and tag in _SELF_CLOSING_SIBLINGS:
+            if token.tag == tag and tag in _CLOSED_BY_SIBLING and (
+                    not stack if tag == "p" else not set(stack) & _CLOSED_BY_SIBLING[tag]):
                 return token.start
             if token.tag not in VOID_TAGS:
                 stack.append(token.tag)
