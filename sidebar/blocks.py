@@ -13,9 +13,9 @@ link, usually introduced by a heading. Detection, in order:
 
    * it is not in a navigation bar, breadcrumb trail, footer or article body
      (``nav``/``footer``/``article`` elements, ARIA roles, id/class words
-     such as ``nav``, ``menu``, ``crumb``, ``footer``, ``copyright``, or an
-     ancestor holding several paragraphs of prose); an ``aside`` or a marked
-     element nearer to the links wins over these;
+     such as ``nav``, ``menu``, ``crumb``, ``footer``, ``copyright``, or a
+     close ancestor holding several paragraphs of prose); an ``aside``
+     nearer to the links wins over these;
    * it has at least :data:`MIN_ITEMS` items;
    * its link texts read like headlines, not menu entries (median length at
      least :data:`MIN_HEADLINE_CHARS` characters);
@@ -46,6 +46,7 @@ MIN_HEADLINE_CHARS = 8
 MIN_LINK_SHARE = 0.5
 MAX_LOOSE_SHARE = 0.2
 MAX_HEADING_CHARS = 40
+PROSE_LEVELS = 3  # the container and its two nearest ancestors
 ITEM_TAGS = frozenset({"li", "dt", "dd", "tr"})
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _STRUCTURE_TAGS = frozenset({"html", "body", "head"})
@@ -212,22 +213,28 @@ class _ZoneCache:
         return None
 
     def excluded(self, element: etree._Element) -> bool:
-        """Whether the nearest zone around ``element`` is one the filter leaves alone."""
-        for node in _self_and_ancestors(element):
+        """Whether the nearest zone around ``element`` is one the filter leaves alone.
+
+        Prose counts only within :data:`PROSE_LEVELS` of the container: a list
+        in an article body sits right in it, while a page whose ``body`` holds
+        paragraphs and a sidebar ``div`` is not an article around the sidebar.
+        """
+        for level, node in enumerate(_self_and_ancestors(element)):
             if node.tag == "aside":
                 return False
             if self._excluding(node):
                 return True
+            if level < PROSE_LEVELS and node.tag not in _STRUCTURE_TAGS and self.prose(node):
+                return True
         return False
 
-    def _excluding(self, node: etree._Element) -> bool:
+    @staticmethod
+    def _excluding(node: etree._Element) -> bool:
         if node.tag in _EXCLUDED_TAGS or node.get("role") in _EXCLUDED_ROLES:
             return True
         if (node.get("itemprop") or "").lower() == "articlebody":
             return True
-        if any(_is_navigation_word(word) for word in _words(node)):
-            return True
-        return self.prose(node)
+        return any(_is_navigation_word(word) for word in _words(node))
 
     def prose(self, node: etree._Element) -> bool:
         """An article body: several paragraphs of text that is not link text."""
