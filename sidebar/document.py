@@ -24,10 +24,12 @@ those changes into the original bytes, so everything else keeps its bytes.
 from __future__ import annotations
 
 import functools
+import re
 
 import lxml.html
 from lxml import etree
 
+_DOCTYPE = re.compile(r"\s*(?:<!--.*?-->\s*)*(<!doctype[^>]*>)", re.IGNORECASE | re.DOTALL)
 # Elements whose content is never shown as text.
 HIDDEN_TAGS = ("script", "style", "template", "noscript")
 
@@ -81,11 +83,20 @@ def parser_input(text: str) -> bytes:
     return text.replace("\x00", "\ufffd").encode("utf-8", errors="replace")
 
 
-def serialize(root: lxml.html.HtmlElement) -> str:
-    """The whole document as text, as lxml writes it (doctype included)."""
-    doctype = root.getroottree().docinfo.doctype
-    return lxml.html.tostring(root, encoding="unicode", method="html",
-                              doctype=doctype or None)
+def source_doctype(text: str) -> str | None:
+    """The page's own ``<!DOCTYPE ...>`` as written, if it has one (libxml2
+    reports a default HTML 4 doctype for pages without)."""
+    match = _DOCTYPE.match(text)
+    return match.group(1) if match else None
+
+
+def serialize(root: lxml.html.HtmlElement, doctype: str | None = None) -> str:
+    """The whole document as text, as lxml writes it: ``doctype`` (pass
+    :func:`source_doctype`), comments around the root element, the root."""
+    parts = [doctype + "\n"] if doctype else []
+    nodes = [*reversed(list(root.itersiblings(preceding=True))), root, *root.itersiblings()]
+    parts += [lxml.html.tostring(node, encoding="unicode", method="html") for node in nodes]
+    return "".join(parts)
 
 
 def visible_text(element: etree._Element) -> str:

@@ -36,11 +36,12 @@ logger = logging.getLogger(__name__)
 VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
                        "meta", "param", "source", "track", "wbr", "keygen", "frame"})
 # Tags that a start tag of the same name closes when one is open, unless one
-# of the scope tags lies between them (a nested list opens a new scope).
-_CLOSED_BY_SIBLING = {"li": frozenset({"ul", "ol", "menu"}), "a": frozenset(),
-                      "dt": frozenset({"dl"}), "dd": frozenset({"dl"}),
-                      "tr": frozenset({"table"}), "option": frozenset({"select"}),
-                      "p": frozenset({"p"})}
+# of the scope tags is open between them (a nested list opens a new scope);
+# None: only when nothing is open between them.
+_CLOSED_BY_SIBLING: dict[str, frozenset[str] | None] = {
+    "li": frozenset({"ul", "ol", "menu"}), "a": frozenset(), "dt": frozenset({"dl"}),
+    "dd": frozenset({"dl"}), "tr": frozenset({"table"}), "option": frozenset({"select"}),
+    "p": None, "td": None, "th": None}
 _SPACE = " \t\r\n\f"
 _ATTRIBUTE = re.compile(
     r"""[\s/]*(?P<name>[^\s/>"'=][^\s/>=]*)(?:\s*=\s*(?P<value>"[^"]*"|'[^']*'|[^\s>]*))?""")
@@ -107,11 +108,12 @@ def apply_edits(raw: bytes, text: str, exact: bool, encoding: PageEncoding,
         replacements = None
     for edit in edits:
         _apply_to_tree(edit)
-    expected = document.serialize(root)
+    expected = document.serialize(root, document.source_doctype(text))
     if replacements is not None:
         spliced = _splice_text(text, replacements)
         reparsed = document.parse(spliced)
-        if reparsed is not None and document.serialize(reparsed) == expected:
+        if reparsed is not None and document.serialize(
+                reparsed, document.source_doctype(spliced)) == expected:
             if exact:
                 return _splice_bytes(raw, text, encoding, replacements), True
             return encode(spliced, encoding), False
@@ -196,9 +198,10 @@ def _element_end(tokens: list[_Token], index: int, element: etree._Element, limi
     stack: list[str] = []
     for token in tokens[index + 1:]:
         if token.kind == "start":
-            if token.tag == tag and tag in _CLOSED_BY_SIBLING and (
-                    not stack if tag == "p" else not set(stack) & _CLOSED_BY_SIBLING[tag]):
-                return token.start
+            if token.tag == tag and tag in _CLOSED_BY_SIBLING:
+                scopes = _CLOSED_BY_SIBLING[tag]
+                if not stack if scopes is None else not scopes.intersection(stack):
+                    return token.start
             if token.tag not in VOID_TAGS:
                 stack.append(token.tag)
         elif token.tag in stack:

@@ -227,3 +227,24 @@ def test_very_large_page(model):
     assert result.byte_exact
     assert len(result.report["blocks"]) == 300 and result.report["summary"]["clickbait"] == 300
     assert result.body == without_lines(source, BAIT).encode()
+
+
+def test_markup_the_tokenizers_read_differently_is_still_filtered(model):
+    # a tag-like text inside <title>: whichever way the page is written back,
+    # the bait item goes, the rest stays, and no doctype is invented
+    source = (f'<!-- top --><html><head><title>a<li>b</title></head><body><div class="box">'
+              f'<h3>热门</h3><ul><li><a href="/1">{NEWS[0]}</a><li><a href="/2">{BAIT[0]}</a>'
+              f'</ul></div><p>&quot;引号&quot;</p></body></html>')
+    for mode in ("remove", "mark"):
+        result = run(source.encode(), mode, model)
+        body = result.body.decode()
+        root = lxml.html.document_fromstring(body)
+        assert root.findtext(".//title") == "a<li>b"
+        assert body.startswith("<!-- top -->") and "DOCTYPE" not in body
+        assert root.findtext(".//p") == '"引号"'
+        texts = [" ".join(li.text_content().split()) for li in root.iter("li")]
+        if mode == "remove":
+            assert texts == [NEWS[0]]
+        else:
+            assert texts == [NEWS[0], BAIT[0]]
+            assert [li.get("data-sieve") for li in root.iter("li")] == [None, "clickbait"]
