@@ -1,10 +1,9 @@
 """The issue's acceptance criteria on shared/examples/portal_page.html, through
-the installed ``headline-sieve filter`` command.
+the installed ``headline-sieve filter`` command and through ``POST /v1/filter``.
 
 In ``remove`` mode all ten 推荐阅读 and all 最新更新 items remain, the three
 substantive 热门点击 items remain, the seven gossip/fashion items are gone,
-and navigation, article and footer are unchanged. The same criteria through
-``POST /v1/filter`` are in tests/test_sidebar_service.py.
+and navigation, article and footer are unchanged.
 """
 
 from __future__ import annotations
@@ -48,10 +47,31 @@ def original() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def removed(original) -> bytes:
-    done = filter_cli(str(EXAMPLE), "--mode", "remove")
+def client(tmp_path_factory):
+    from service.app import create_app
+
+    app = create_app(home=tmp_path_factory.mktemp("home"), warm_up=False)
+    return app.test_client()
+
+
+def via_cli(original: bytes, mode: str) -> bytes:
+    done = filter_cli(str(EXAMPLE), "--mode", mode)
     assert done.returncode == 0, done.stderr.decode()
     return done.stdout
+
+
+def via_endpoint(client, original: bytes, mode: str) -> bytes:
+    response = client.post(f"/v1/filter?mode={mode}", data=original,
+                           content_type="text/html")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.data
+
+
+@pytest.fixture(scope="module", params=["cli", "endpoint"])
+def removed(request, original) -> bytes:
+    if request.param == "cli":
+        return via_cli(original, "remove")
+    return via_endpoint(request.getfixturevalue("client"), original, "remove")
 
 
 def expected_remaining(original: bytes) -> dict[str, list[str]]:
@@ -105,14 +125,21 @@ def test_report_mode_from_stdin(original):
     assert {link["label"] for link in hot} <= {"clickbait", "substantive"}
 
 
-def test_mark_mode_marks_list_items_and_removes_nothing(original):
-    done = filter_cli(str(EXAMPLE), "--mode", "mark")
-    assert done.returncode == 0, done.stderr.decode()
-    root = lxml.html.document_fromstring(done.stdout)
-    marked = root.xpath("//li[@data-sieve='clickbait']")
-    assert marked and all("sieve-clickbait" in li.get("class").split() for li in marked)
-    assert sidebar_items(done.stdout) == sidebar_items(original)
-    assert fragments(done.stdout) == fragments(original)
+def test_mark_mode_marks_list_items_and_removes_nothing(original, client):
+    for marked_page in (via_cli(original, "mark"), via_endpoint(client, original, "mark")):
+        root = lxml.html.document_fromstring(marked_page)
+        marked = root.xpath("//li[@data-sieve='clickbait']")
+        assert marked and all("sieve-clickbait" in li.get("class").split() for li in marked)
+        assert sidebar_items(marked_page) == sidebar_items(original)
+        assert fragments(marked_page) == fragments(original)
+
+
+def test_cli_and_endpoint_agree(original, client):
+    for mode in ("remove", "mark"):
+        assert via_cli(original, mode) == via_endpoint(client, original, mode)
+    from_cli = json.loads(via_cli(original, "report"))
+    from_endpoint = json.loads(via_endpoint(client, original, "report"))
+    assert from_cli == from_endpoint
 
 
 def test_threshold_one_keeps_the_page_byte_for_byte(original):
