@@ -1,0 +1,246 @@
+"""service/static/sieve.js in a real headless browser (Debian's chromium).
+
+The real service runs as ``headline-sieve serve`` on a loopback port; a second
+server on another loopback port plays the portal, whose page includes
+``/static/sieve.js`` from the service (a cross-origin call, so CORS is on the
+path). Checked: bait items hidden and the others visible; the mark mode of a
+page that marks its blocks; and that the page shows everything, untouched,
+when the service is stopped, refuses connections, or does not answer in time.
+The test that stops the service comes last in this file.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT.parent / "shared" / "examples" / "portal_page.html"
+CLI = Path(sys.executable).with_name("headline-sieve")
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+KEPT_HOT = ("香港终审法院首席法官", "钦州港片区", "伍戈:人民币")
+NEWS = ["省互联网产促会主席车敦安率队深入企业调研", "钦州港片区全力推进系统化集成式服务审批改革"]
+BAIT = ["张若昀甜蜜表白唐艺昕:我爱她就像她爱我", "baby抹胸长裙大秀窈窕身材,肤白貌美,尽显女神风采"]
+LISTENER = ('<script>document.addEventListener("sieve:done", function (e) '
+            '{ window.__sieve = e.detail; });</script>')
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_ready(base: str, process: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with {process.returncode}")
+        try:
+            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("the service did not become ready")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+class Portal:
+    """A static server on loopback serving pages from a dict (path -> HTML)."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
+        pages = self.pages
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the stdlib's name
+                body = pages.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write((body or "not found").encode("utf-8"))
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "Portal":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def portal():
+    with Portal() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, portal):
+    port = free_port()
+    env = dict(os.environ, HEADLINE_SIEVE_CORS_ORIGINS=portal.origin)
+    process = subprocess.Popen(
+        [str(CLI), "serve", "--home", str(tmp_path_factory.mktemp("home")),
+         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, process)
+        yield {"base": base, "process": process}
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def script_tag(base: str, endpoint: str | None = None, **attributes: str) -> str:
+    extra = "".join(f' data-{name}="{value}"' for name, value in attributes.items())
+    return (f'{LISTENER}<script src="{base}/static/sieve.js" '
+            f'data-endpoint="{endpoint or base + "/v1/score"}"{extra}></script>')
+
+
+def example_page(tag: str) -> str:
+    return EXAMPLE.read_text(encoding="utf-8").replace("</body>", tag + "\n</body>")
+
+
+def marked_page(tag: str) -> str:
+    lis = "".join(f'<li><a href="/m/{i}">{t}</a></li>' for i, t in enumerate(NEWS + BAIT))
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+            f'<nav><a href="/">首页</a><a href="/gn">国内</a></nav>'
+            f'<section data-sieve-block><h3>推荐</h3><ul>{lis}</ul></section>{tag}</body></html>')
+
+
+def load(browser, url: str) -> dict:
+    """Open ``url`` and wait for sieve.js to report (it always does)."""
+    browser.get(url)
+    return WebDriverWait(browser, 30).until(lambda d: d.execute_script("return window.__sieve"))
+
+
+def items(browser) -> list[tuple[str, bool]]:
+    """(text, displayed) of every list item of the page, in order."""
+    return [(li.get_attribute("textContent").strip(), li.is_displayed())
+            for li in browser.find_elements(By.TAG_NAME, "li")]
+
+
+def bait_per_service(base: str, texts: list[str]) -> set[str]:
+    answer = requests.post(f"{base}/v1/score", json={"headlines": texts}, timeout=30).json()
+    return {r["headline"] for r in answer["results"] if r["label"] == "clickbait"}
+
+
+def assert_untouched(browser) -> None:
+    assert all(visible for _, visible in items(browser))
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-sieve], .sieve-clickbait") == []
+    assert browser.execute_script(
+        "return [...document.querySelectorAll('li')].every(li => !li.getAttribute('style'))")
+
+
+def test_bait_items_hidden_others_visible(browser, portal, service):
+    portal.pages["/news.html"] = example_page(script_tag(service["base"]))
+    report = load(browser, f"{portal.origin}/news.html")
+    shown = items(browser)
+    assert report["state"] == "applied" and len(shown) == 30
+    bait = bait_per_service(service["base"], [text for text, _ in shown])
+    hidden = [text for text, visible in shown if not visible]
+    assert bait and sorted(hidden) == sorted(bait) and report["bait"] == len(hidden)
+    hot = [visible for text, visible in shown if text.startswith(KEPT_HOT)]
+    assert hot == [True, True, True]
+    for element_id in ("top-nav", "footer"):
+        assert browser.find_element(By.ID, element_id).is_displayed()
+    assert all(a.is_displayed() for a in browser.find_elements(By.CSS_SELECTOR, "#top-nav a"))
+
+
+def test_mark_mode_on_a_marked_block(browser, portal, service):
+    portal.pages["/marked.html"] = marked_page(script_tag(service["base"], mode="mark"))
+    assert load(browser, f"{portal.origin}/marked.html")["state"] == "applied"
+    assert all(visible for _, visible in items(browser))
+    marked = [li.get_attribute("textContent") for li in
+              browser.find_elements(By.CSS_SELECTOR, "li.sieve-clickbait[data-sieve=clickbait]")]
+    assert marked == BAIT
+
+
+def test_all_bait_marked_block_is_hidden_with_its_heading(browser, portal, service):
+    lis = "".join(f'<li><a href="/b/{i}">{t}</a></li>' for i, t in enumerate(BAIT))
+    portal.pages["/gossip.html"] = (
+        f'<html><body><section id="gossip" data-sieve-block><h3>八卦</h3><ul>{lis}</ul></section>'
+        f'<p id="after">正文</p>{script_tag(service["base"])}</body></html>')
+    assert load(browser, f"{portal.origin}/gossip.html")["state"] == "applied"
+    assert not browser.find_element(By.ID, "gossip").is_displayed()
+    assert browser.find_element(By.ID, "after").is_displayed()
+
+
+def test_refused_connection_leaves_the_page_untouched(browser, portal, service):
+    closed = f"http://127.0.0.1:{free_port()}/v1/score"
+    portal.pages["/refused.html"] = example_page(script_tag(service["base"], closed))
+    assert load(browser, f"{portal.origin}/refused.html")["state"] == "failed"
+    assert_untouched(browser)
+
+
+def test_silent_service_times_out_and_leaves_the_page_untouched(browser, portal, service):
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}/v1/score"
+        portal.pages["/silent.html"] = example_page(
+            script_tag(service["base"], endpoint, timeout="800"))
+        assert load(browser, f"{portal.origin}/silent.html")["state"] == "failed"
+        assert_untouched(browser)
+
+
+def test_stopped_service_page_shows_everything(browser, portal, service):
+    portal.pages["/down.html"] = example_page(script_tag(service["base"]))
+    assert load(browser, f"{portal.origin}/down.html")["state"] == "applied"
+    stop(service["process"])
+    browser.get(f"{portal.origin}/down.html")
+    WebDriverWait(browser, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
+    assert browser.execute_script("return window.__sieve") is None  # the script never loaded
+    shown = items(browser)
+    assert len(shown) == 30
+    assert_untouched(browser)
