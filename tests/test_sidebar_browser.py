@@ -111,7 +111,9 @@ def portal():
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, portal):
     port = free_port()
-    env = dict(os.environ, HEADLINE_SIEVE_CORS_ORIGINS=portal.origin)
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("HEADLINE_SIEVE_")}
+    env["HEADLINE_SIEVE_CORS_ORIGINS"] = portal.origin
     process = subprocess.Popen(
         [str(CLI), "serve", "--home", str(tmp_path_factory.mktemp("home")),
          "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],

@@ -49,9 +49,11 @@ def original() -> bytes:
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     from service.app import create_app
+    from service.config import load_settings
 
-    app = create_app(home=tmp_path_factory.mktemp("home"), warm_up=False)
-    return app.test_client()
+    settings = load_settings({"home": tmp_path_factory.mktemp("home"), "warm_up": False},
+                             environ={})
+    return create_app(settings).test_client()
 
 
 def via_cli(original: bytes, mode: str) -> bytes:

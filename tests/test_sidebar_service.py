@@ -8,6 +8,7 @@ import lxml.html
 import pytest
 
 from service.app import create_app
+from service.config import load_settings
 
 NEWS = "省互联网产促会主席车敦安率队深入企业调研"
 BAIT = "张若昀甜蜜表白唐艺昕:我爱她就像她爱我"
@@ -22,10 +23,14 @@ def page(charset: str = "utf-8", texts=(NEWS, BAIT, NEWS + "二")) -> str:
             f'<div id="footer">版权所有</div></body></html>')
 
 
+def make_app(home, **overrides):
+    """The real app on default settings (no HEADLINE_SIEVE_* variable leaks in)."""
+    return create_app(load_settings({"home": home, "warm_up": False, **overrides}, environ={}))
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    return create_app(home=tmp_path_factory.mktemp("home"), warm_up=False,
-                      cors_origins=(PORTAL,))
+    return make_app(tmp_path_factory.mktemp("home"), cors_origins=(PORTAL,))
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +136,7 @@ def test_the_service_never_fetches_a_url(client):
 
 
 def test_token_required_when_scoring_needs_one(tmp_path):
-    locked = create_app(home=tmp_path, warm_up=False, score_requires_token=True).test_client()
+    locked = make_app(tmp_path, score_requires_token=True).test_client()
     response = locked.post("/v1/filter", data=page().encode(), content_type="text/html")
     assert response.status_code == 401
 
