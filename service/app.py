@@ -1,0 +1,111 @@
+"""The Flask application factory of the headline-sieve HTTP service.
+
+``create_app()`` is what gunicorn runs (``service.app:create_app()``); tests
+call it with a temporary home. Each blueprint module below owns one concern
+and exposes ``bp``; a module may also define ``OPENAPI_PATHS`` (OpenAPI path
+items) that ``/openapi.json`` merges in. Adding a concern is one line in
+:data:`BLUEPRINT_MODULES`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from typing import Any
+
+from flask import Flask, Response, request
+
+from service import health, jobs_api, labels_api, metrics, models_api, openapi, scoring_api
+from service import filter_api
+from service.active_model import ModelUnavailable
+from service.config import Settings, load_settings
+from service.errors import ApiError, register_error_handlers
+from service.state import EXTENSION, ServiceState, get_state
+
+log = logging.getLogger(__name__)
+
+BLUEPRINT_MODULES = [
+    health,
+    scoring_api,
+    filter_api,
+    labels_api,
+    jobs_api,
+    models_api,
+    metrics,
+    openapi,
+]
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the WSGI app on ``settings`` (default: :func:`service.config.load_settings`).
+
+    ``overrides`` replace single settings, e.g. ``create_app(home=tmp_path)``.
+    Opens the stores under the home directory, registering the bundled model
+    on first use, and (with ``warm_up``) loads the active model in the
+    background; ``/readyz`` answers 200 once it is loaded.
+    """
+    if settings is None:
+        settings = load_settings(overrides)
+    elif overrides:
+        settings = dataclasses.replace(settings, **overrides)
+    logging.getLogger("service").setLevel(settings.log_level.upper())
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.ensure_ascii = False  # UTF-8 out, as in
+    app.json.sort_keys = False
+    state = ServiceState.open(settings)
+    app.extensions[EXTENSION] = state
+    app.extensions["headline_sieve_blueprint_modules"] = list(BLUEPRINT_MODULES)
+
+    state.metrics.install(app)
+    app.before_request(_reject_oversized_body)
+    app.after_request(_cors_headers)
+    register_error_handlers(app)
+    for module in BLUEPRINT_MODULES:
+        app.register_blueprint(module.bp)
+
+    if settings.warm_up:
+        threading.Thread(target=_warm_up, args=(state,), daemon=True, name="warm-up").start()
+    return app
+
+
+def _warm_up(state: ServiceState) -> None:
+    try:
+        state.models.get()
+    except ModelUnavailable as exc:
+        log.error("no model to serve: %s", exc)
+
+
+def _reject_oversized_body() -> None:
+    """413 from the Content-Length alone, before any view reads the body (any content type).
+
+    Bodies without a Content-Length (chunked) are cut off by Werkzeug at
+    ``MAX_CONTENT_LENGTH`` while being read, also with 413.
+    """
+    limit = get_state().settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "body_too_large",
+                       f"the request body is {request.content_length} bytes; the limit is "
+                       f"{limit}: send fewer or shorter items per request", limit=limit)
+
+
+def _cors_headers(response: Response) -> Response:
+    origins = get_state().settings.cors_origins
+    origin = request.headers.get("Origin")
+    if not origins or not origin:
+        return response
+    if "*" in origins:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin in origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.vary.add("Origin")
+    else:
+        return response
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = response.headers.get(
+            "Allow", "GET, POST, OPTIONS")
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "600"
+    return response

@@ -1,0 +1,112 @@
+"""The label store: user corrections, durable before they are acknowledged.
+
+Table ``labels`` in ``home/labels.sqlite3`` (WAL mode, ``synchronous=FULL``,
+see :func:`service.storage.connect`). Every label sent is a new row, so
+history is kept; the *current* label of a headline is the newest row (highest
+``id``) among those with the same normalised headline
+(:func:`model.normalize.normalize`), so a traditional-script or full-width
+copy of a headline re-labels it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from service.storage import database, transaction
+
+DATABASE_FILE = "labels.sqlite3"
+LABEL_VALUES = ("substantive", "clickbait")  # index = class of model.LABELS
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS labels (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    normalized TEXT NOT NULL,
+    headline TEXT NOT NULL,
+    label TEXT NOT NULL CHECK (label IN ('substantive', 'clickbait')),
+    source TEXT,
+    token TEXT,
+    created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS labels_by_headline ON labels (normalized, id);
+"""
+_COLUMNS = "id, headline, normalized, label, source, token, created"
+_CURRENT = (f"SELECT {_COLUMNS} FROM labels WHERE id IN "
+            "(SELECT MAX(id) FROM labels GROUP BY normalized)")
+
+
+@dataclass(frozen=True)
+class NewLabel:
+    """One label to store; ``normalized`` is :func:`model.normalize.normalize` of ``headline``."""
+
+    headline: str
+    normalized: str
+    label: str
+    source: str | None = None
+
+
+def database_path(home: Path) -> Path:
+    return Path(home) / DATABASE_FILE
+
+
+class LabelStore:
+    """Append-only labels with history; see the module docstring."""
+
+    def __init__(self, home: Path):
+        self.path = database_path(home)
+        Path(home).mkdir(parents=True, exist_ok=True)
+        with database(self.path) as connection:
+            connection.executescript(_SCHEMA)
+
+    def add(self, labels: Sequence[NewLabel], token: str | None) -> list[int]:
+        """Store ``labels`` in one transaction (all or none); return their ids.
+
+        When this returns, the rows are committed and fsynced.
+        """
+        created = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        with database(self.path) as connection, transaction(connection, immediate=True):
+            ids = []
+            for item in labels:
+                cursor = connection.execute(
+                    "INSERT INTO labels (normalized, headline, label, source, token, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (item.normalized, item.headline, item.label, item.source, token, created))
+                ids.append(int(cursor.lastrowid))
+        return ids
+
+    def page(self, since: int = 0, limit: int = 100) -> list[dict]:
+        """Up to ``limit`` labels with ``id > since``, oldest first (history included)."""
+        with database(self.path) as connection:
+            rows = connection.execute(f"SELECT {_COLUMNS} FROM labels WHERE id > ? "
+                                      "ORDER BY id LIMIT ?", (since, limit)).fetchall()
+        return [dict(row) for row in rows]
+
+    def iter_all(self, current_only: bool = False, chunk: int = 1000) -> Iterator[dict]:
+        """Every label (or only the current one per headline) in id order,
+        read in chunks so memory stays flat and no read transaction stays open."""
+        query = _CURRENT if current_only else f"SELECT {_COLUMNS} FROM labels WHERE 1"
+        since = 0
+        while True:
+            with database(self.path) as connection:
+                rows = connection.execute(f"{query} AND id > ? ORDER BY id LIMIT ?",
+                                          (since, chunk)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield dict(row)
+            since = rows[-1]["id"]
+
+    def current(self) -> list[dict]:
+        """The newest label of every distinct normalised headline, in id order."""
+        with database(self.path) as connection:
+            rows = connection.execute(f"{_CURRENT} ORDER BY id").fetchall()
+        return [dict(row) for row in rows]
+
+    def counts(self) -> tuple[int, int]:
+        """(labels stored, distinct normalised headlines)."""
+        with database(self.path) as connection:
+            row = connection.execute(
+                "SELECT COUNT(*), COUNT(DISTINCT normalized) FROM labels").fetchone()
+        return int(row[0]), int(row[1])

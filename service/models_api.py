@@ -1,0 +1,67 @@
+"""``GET /v1/models`` lists the registry; ``POST /v1/models/<version>/activate`` rolls back or forward."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify
+
+from model.artifacts import ArtifactError
+from service.auth import token_required
+from service.errors import ApiError
+from service.registry import RegistryError
+from service.state import get_state
+
+log = logging.getLogger(__name__)
+bp = Blueprint("models", __name__)
+
+_SUMMARY_KEYS = ("kind", "base_version", "threshold", "job", "training_seconds")
+_METRIC_KEYS = ("n", "roc_auc", "average_precision", "f1", "accuracy")
+
+
+def _summary(registry, version: str, entry: dict, active: str) -> dict:
+    summary = {"version": version, "status": entry["status"], "active": version == active,
+               "created": entry.get("created"), "reason": entry.get("reason", ""),
+               "sha256": entry["sha256"]}
+    try:
+        manifest = registry.manifest(version)
+    except (ArtifactError, RegistryError) as exc:
+        summary["problem"] = str(exc)
+        return summary
+    summary.update({key: manifest[key] for key in _SUMMARY_KEYS if key in manifest})
+    summary.setdefault("kind", entry.get("kind", "trained"))
+    validation = manifest.get("validation") or {}
+    summary["validation"] = {key: validation.get(key) for key in _METRIC_KEYS}
+    return summary
+
+
+@bp.get("/v1/models")
+def list_models():
+    """Every version, oldest first, with its status and manifest summary."""
+    registry = get_state().registry
+    index = registry.read()
+    models = [_summary(registry, version, entry, index.active)
+              for version, entry in sorted(index.versions.items(),
+                                           key=lambda item: (item[1].get("created", ""), item[0]))]
+    return jsonify({"active": index.active, "models": models})
+
+
+@bp.post("/v1/models/<version>/activate")
+@token_required
+def activate(version: str):
+    """Make ``version`` active in every worker; it is loaded and verified first."""
+    state = get_state()
+    index = state.registry.read()
+    if version not in index.versions:
+        raise ApiError(404, "not_found", f"no model version {version!r}; GET /v1/models lists "
+                                         "the known versions")
+    try:
+        model = state.registry.load(version, index)
+    except (ArtifactError, OSError) as exc:
+        log.error("refusing to activate %s: %s", version, exc)
+        raise ApiError(409, "artifact_invalid", f"model {version} cannot be loaded, so it was "
+                       f"not activated: {exc}") from None
+    previous, _ = state.registry.activate(version)
+    state.models.install(model)
+    log.info("model %s activated (was %s)", version, previous)
+    return jsonify({"active": version, "previous": previous})

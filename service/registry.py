@@ -1,0 +1,243 @@
+"""The model registry: every model version the service knows, and which one is active.
+
+Layout under the home directory::
+
+    models/<version>/model.joblib, manifest.json   one directory per version
+    registry.json                                   the index (below)
+    registry.lock                                   flock for writers
+
+``registry.json`` records, for each version, the SHA-256 of its joblib file,
+its status (``active``, ``candidate``, ``rejected`` or ``retired``), when
+and why it got there, and the ``active`` pointer. It is rewritten as a
+whole with ``os.replace`` after an fsync, so the pointer flips atomically:
+a reader sees the old index or the new one. A joblib file is only ever
+loaded if the index lists it, with the hash check of
+:func:`model.artifacts.load_artifact`.
+
+A new version is written into ``models/.tmp-<pid>-<version>``, fsynced and
+renamed into place before the index names it, so a crash at any point
+leaves the index and the active model as they were (and at worst a stray
+directory that is never loaded).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from model.artifacts import (MANIFEST_FILE, MODEL_FILE, ArtifactError, load_artifact,
+                             read_manifest, save_artifact, sha256_file)
+from model.scoring import BUNDLED_MODEL_DIR, Model
+from service.storage import file_lock, fsync_dir, pid_alive, write_atomically
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = "registry.json"
+LOCK_FILE = "registry.lock"
+MODELS_DIR = "models"
+STATUSES = ("active", "candidate", "rejected", "retired")
+_TMP_PREFIX = ".tmp-"
+
+
+class RegistryError(Exception):
+    """The registry has no such version, or its state forbids the operation."""
+
+
+class ActiveChanged(RegistryError):
+    """A compare-and-swap activation found another active version."""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Index:
+    """One consistent reading of ``registry.json``.
+
+    ``stamp`` identifies the file that was read (inode, mtime, size): equal
+    stamps mean the same index, so workers can detect a change with a stat.
+    """
+
+    active: str
+    versions: dict[str, dict] = field(default_factory=dict)
+    stamp: tuple = ()
+
+    def entry(self, version: str) -> dict:
+        try:
+            return self.versions[version]
+        except KeyError:
+            raise RegistryError(f"no model version {version!r}; GET /v1/models lists "
+                                "the known versions") from None
+
+
+class Registry:
+    """Versions under ``home/models`` and the index that names them."""
+
+    def __init__(self, home: Path):
+        self.home = Path(home)
+        self.models_dir = self.home / MODELS_DIR
+        self.index_path = self.home / INDEX_FILE
+        self.lock_path = self.home / LOCK_FILE
+
+    # -- reading -----------------------------------------------------------
+
+    def stamp(self) -> tuple | None:
+        """A cheap identity of the current index file (one stat), None if absent."""
+        try:
+            info = os.stat(self.index_path)
+        except FileNotFoundError:
+            return None
+        return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+    def read(self) -> Index:
+        """The index as one consistent snapshot."""
+        try:
+            with open(self.index_path, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                data = json.loads(handle.read().decode("utf-8"))
+        except FileNotFoundError:
+            raise RegistryError(f"{self.index_path}: no registry yet; start the service "
+                                "once (headline-sieve serve) to create it") from None
+        return Index(data["active"], data["versions"],
+                     (info.st_ino, info.st_mtime_ns, info.st_size))
+
+    def path(self, version: str) -> Path:
+        return self.models_dir / version
+
+    def load(self, version: str, index: Index | None = None) -> Model:
+        """Load ``version`` after checking its joblib file against the index's SHA-256."""
+        entry = (index or self.read()).entry(version)
+        estimator, manifest = load_artifact(self.path(version), expected_sha256=entry["sha256"])
+        return Model(estimator, manifest)
+
+    def manifest(self, version: str) -> dict:
+        """The manifest of a listed version (metadata only; no joblib is loaded)."""
+        self.read().entry(version)
+        return read_manifest(self.path(version))
+
+    # -- writing -----------------------------------------------------------
+
+    def ensure_initialized(self, bundled_dir: Path = BUNDLED_MODEL_DIR) -> Index:
+        """Create the registry with the bundled model as the active version, if
+        there is none yet; remove temporary directories of dead writers."""
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        with file_lock(self.lock_path):
+            self._remove_stale_temporaries()
+            if not self.index_path.exists():
+                version = self._import_bundled(Path(bundled_dir))
+                log.info("registry created in %s with the bundled model %s", self.home, version)
+        return self.read()
+
+    def add(self, estimator, manifest: dict, status: str = "candidate",
+            reason: str = "", **details) -> dict:
+        """Save a new version (status ``candidate`` or ``rejected``) and list it.
+
+        Returns the completed manifest. ``details`` (e.g. ``job``) are kept in
+        the index entry. The version is not active until :meth:`activate`.
+        """
+        if status not in ("candidate", "rejected"):
+            raise ValueError("a new version is a candidate or rejected")
+        version = manifest["version"]
+        final = self.path(version)
+        if final.exists():
+            raise RegistryError(f"model version {version} exists already")
+        tmp = self.models_dir / f"{_TMP_PREFIX}{os.getpid()}-{version}"
+        try:
+            manifest = save_artifact(tmp, estimator, manifest)
+            fsync_dir(tmp)
+            os.rename(tmp, final)
+            fsync_dir(self.models_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        with file_lock(self.lock_path):
+            data = self._read_raw()
+            data["versions"][version] = {
+                "sha256": manifest["artifact_sha256"], "status": status, "reason": reason,
+                "created": manifest["created"], "status_changed": _now(), **details}
+            self._write_raw(data)
+        return manifest
+
+    def activate(self, version: str, expected_active: str | None = None) -> tuple[str, Index]:
+        """Make ``version`` the active model; return (previous active, new index).
+
+        The previous active version becomes ``retired``. With
+        ``expected_active``, raise :class:`ActiveChanged` instead if the active
+        version is another one by now. Callers should have loaded ``version``
+        once (see :meth:`load`) to be sure it loads.
+        """
+        with file_lock(self.lock_path):
+            data = self._read_raw()
+            if version not in data["versions"]:
+                raise RegistryError(f"no model version {version!r}; GET /v1/models lists "
+                                    "the known versions")
+            previous = data["active"]
+            if expected_active is not None and previous != expected_active:
+                raise ActiveChanged(f"the active model changed from {expected_active} to "
+                                    f"{previous} meanwhile")
+            if previous != version:
+                data["versions"][previous].update(status="retired", status_changed=_now())
+                data["versions"][version].update(status="active", status_changed=_now())
+                data["active"] = version
+                self._write_raw(data)
+        return previous, self.read()
+
+    def set_status(self, version: str, status: str, reason: str) -> None:
+        """Mark a version that is not active as ``candidate``, ``rejected`` or ``retired``."""
+        if status not in STATUSES or status == "active":
+            raise ValueError(f"use activate() to make a version active; got {status!r}")
+        with file_lock(self.lock_path):
+            data = self._read_raw()
+            if version not in data["versions"]:
+                raise RegistryError(f"no model version {version!r}")
+            if data["active"] == version:
+                raise RegistryError(f"{version} is active; activate another version first")
+            data["versions"][version].update(status=status, reason=reason,
+                                             status_changed=_now())
+            self._write_raw(data)
+
+    # -- helpers -----------------------------------------------------------
+
+    def _read_raw(self) -> dict:
+        return json.loads(self.index_path.read_text(encoding="utf-8"))
+
+    def _write_raw(self, data: dict) -> None:
+        write_atomically(self.index_path,
+                         json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
+
+    def _import_bundled(self, bundled_dir: Path) -> str:
+        manifest = read_manifest(bundled_dir)
+        version = manifest["version"]
+        sha = sha256_file(bundled_dir / MODEL_FILE)
+        if sha != manifest["artifact_sha256"]:
+            raise ArtifactError(f"{bundled_dir}: the bundled model fails its SHA-256 check; "
+                                "reinstall headline-sieve or rebuild it with 'make model'")
+        final = self.path(version)
+        if not final.exists():
+            tmp = self.models_dir / f"{_TMP_PREFIX}{os.getpid()}-{version}"
+            tmp.mkdir()
+            for name in (MODEL_FILE, MANIFEST_FILE):
+                shutil.copyfile(bundled_dir / name, tmp / name)
+                with open(tmp / name, "rb") as handle:
+                    os.fsync(handle.fileno())
+            fsync_dir(tmp)
+            os.rename(tmp, final)
+            fsync_dir(self.models_dir)
+        self._write_raw({"format": 1, "active": version, "versions": {version: {
+            "sha256": sha, "status": "active", "reason": "bundled default model",
+            "created": manifest.get("created", _now()), "status_changed": _now(),
+            "kind": "bundled"}}})
+        return version
+
+    def _remove_stale_temporaries(self) -> None:
+        for path in self.models_dir.glob(f"{_TMP_PREFIX}*"):
+            pid = path.name[len(_TMP_PREFIX):].partition("-")[0]
+            if not (pid.isdigit() and pid_alive(int(pid))):
+                log.warning("removing %s, left by an interrupted write", path)
+                shutil.rmtree(path, ignore_errors=True)
