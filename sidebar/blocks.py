@@ -128,13 +128,16 @@ def _link_bearing(links: list[Link]) -> set[etree._Element]:
     return bearing
 
 
-def _item_of(anchor: etree._Element, bearing: set[etree._Element]) -> etree._Element:
+def _item_of(anchor: etree._Element, bearing: set[etree._Element],
+             counts: dict[etree._Element, int]) -> etree._Element:
     node = anchor
     while node.tag not in ITEM_TAGS:
         parent = node.getparent()
         if parent is None or parent.tag in _STRUCTURE_TAGS:
             break
-        if parent.tag not in ITEM_TAGS and sum(1 for child in parent if child in bearing) > 1:
+        if parent not in counts:
+            counts[parent] = sum(1 for child in parent if child in bearing)
+        if parent.tag not in ITEM_TAGS and counts[parent] > 1:
             break
         node = parent
     return node
@@ -143,8 +146,9 @@ def _item_of(anchor: etree._Element, bearing: set[etree._Element]) -> etree._Ele
 def _group_by_container(links: list[Link], bearing: set[etree._Element]
                         ) -> dict[etree._Element, dict[etree._Element, list[Link]]]:
     groups: dict[etree._Element, dict[etree._Element, list[Link]]] = {}
+    counts: dict[etree._Element, int] = {}  # link-bearing children per element
     for link in links:
-        item = _item_of(link.element, bearing)
+        item = _item_of(link.element, bearing, counts)
         container = item.getparent()
         if container is None:
             continue

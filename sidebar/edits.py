@@ -4,10 +4,9 @@ Serialising a whole parsed tree rewrites the page: entities are decoded,
 attribute quoting changes, broken markup is "fixed". So the changes are
 planned on the lxml tree and then written into the *original bytes*:
 
-1. stdlib :class:`html.parser.HTMLParser` tokenizes the decoded page and
-   records where each start and end tag sits; the n-th ``<li>`` element of
-   the tree is the n-th ``<li`` start tag of the source (the attributes are
-   compared to be sure);
+1. :mod:`sidebar.tokens` records where each start and end tag of the decoded
+   page sits; the n-th ``<li>`` element of the tree is the n-th ``<li`` start
+   tag of the source (the attributes are compared to be sure);
 2. a removed element spans from its start tag (with the whitespace before it)
    to its end tag, or to where the parser closed it implicitly;
 3. a marked element gets its attributes set inside its start tag only;
@@ -22,14 +21,13 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 from lxml import etree
 
 from sidebar import document
 from sidebar.encoding import PageEncoding, encode
+from sidebar.tokens import Token, attribute_spans, attributes, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +41,6 @@ _CLOSED_BY_SIBLING: dict[str, frozenset[str] | None] = {
     "dd": frozenset({"dl"}), "tr": frozenset({"table"}), "option": frozenset({"select"}),
     "p": None, "td": None, "th": None}
 _SPACE = " \t\r\n\f"
-_ATTRIBUTE = re.compile(
-    r"""[\s/]*(?P<name>[^\s/>"'=][^\s/>=]*)(?:\s*=\s*(?P<value>"[^"]*"|'[^']*'|[^\s>]*))?""")
 
 
 @dataclass(frozen=True)
@@ -54,42 +50,6 @@ class Edit:
     element: etree._Element
     kind: str
     attributes: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # "start" or "end"
-    tag: str
-    start: int
-    end: int
-    attrs: tuple[tuple[str, str | None], ...] = ()
-
-
-class _Tokenizer(HTMLParser):
-    """Records the character span of every start and end tag."""
-
-    def __init__(self, text: str):
-        super().__init__(convert_charrefs=True)
-        self.text = text
-        self.tokens: list[_Token] = []
-        self._line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
-
-    def _offset(self) -> int:
-        line, column = self.getpos()
-        return self._line_starts[line - 1] + column
-
-    def handle_starttag(self, tag, attrs):
-        start = self._offset()
-        raw = self.get_starttag_text() or ""
-        self.tokens.append(_Token("start", tag, start, start + len(raw), tuple(attrs)))
-
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag):
-        start = self._offset()
-        close = self.text.find(">", start)
-        self.tokens.append(_Token("end", tag, start, len(self.text) if close < 0 else close + 1))
 
 
 def apply_edits(raw: bytes, text: str, exact: bool, encoding: PageEncoding,
@@ -128,20 +88,16 @@ class _Mismatch(Exception):
 def _outermost(edits: list[Edit]) -> list[Edit]:
     """Drop edits inside an element that is removed anyway."""
     removed = {e.element for e in edits if e.kind == "remove"}
-    kept = []
+    kept: dict[tuple[int, str], Edit] = {}
     for edit in edits:
-        ancestors = set(edit.element.iterancestors())
-        if not ancestors & removed and edit not in kept:
-            kept.append(edit)
-    return kept
+        if not any(a in removed for a in edit.element.iterancestors()):
+            kept.setdefault((id(edit.element), edit.kind), edit)
+    return list(kept.values())
 
 
 def _plan(text: str, root: etree._Element, edits: list[Edit]) -> list[tuple[int, int, str]]:
-    tokenizer = _Tokenizer(text)
-    tokenizer.feed(text)
-    tokenizer.close()
-    tokens = tokenizer.tokens
-    located = _locate(root, tokens, [edit.element for edit in edits])
+    tokens = tokenize(text)
+    located = _locate(root, text, tokens, [edit.element for edit in edits])
     replacements = []
     for edit in edits:
         index = located[edit.element]
@@ -159,7 +115,8 @@ def _plan(text: str, root: etree._Element, edits: list[Edit]) -> list[tuple[int,
     return replacements
 
 
-def _locate(root: etree._Element, tokens: list[_Token], elements: list[etree._Element]
+def _locate(root: etree._Element, text: str, tokens: list[Token],
+            elements: list[etree._Element]
             ) -> dict[etree._Element, int]:
     """Token index of each element's start tag (n-th element of a tag name =
     n-th start tag of that name)."""
@@ -179,7 +136,7 @@ def _locate(root: etree._Element, tokens: list[_Token], elements: list[etree._El
         if n >= len(indexes):
             raise _Mismatch(f"<{element.tag}> #{n} has no start tag")
         token = tokens[indexes[n]]
-        if dict((k, v or "") for k, v in token.attrs) != dict(element.attrib):
+        if attributes(text[token.start:token.end]) != dict(element.attrib):
             raise _Mismatch(f"<{element.tag}> #{n} has other attributes in the source")
         located[element] = indexes[n]
     return located
@@ -191,12 +148,13 @@ def _whitespace_before(text: str, start: int) -> int:
     return start
 
 
-def _element_end(tokens: list[_Token], index: int, element: etree._Element, limit: int) -> int:
+def _element_end(tokens: list[Token], index: int, element: etree._Element, limit: int) -> int:
     """Where the element that starts at ``tokens[index]`` ends in the source."""
     tag = element.tag
     ancestors = {a.tag for a in element.iterancestors()}
     stack: list[str] = []
-    for token in tokens[index + 1:]:
+    for position in range(index + 1, len(tokens)):
+        token = tokens[position]
         if token.kind == "start":
             if token.tag == tag and tag in _CLOSED_BY_SIBLING:
                 scopes = _CLOSED_BY_SIBLING[tag]
@@ -215,31 +173,19 @@ def _element_end(tokens: list[_Token], index: int, element: etree._Element, limi
 
 def _set_attributes(start_tag: str, attributes: tuple[tuple[str, str], ...]) -> str:
     """``start_tag`` with each attribute set (replaced in place or appended)."""
-    spans = _attribute_spans(start_tag)
+    spans = attribute_spans(start_tag)
     for name, value in attributes:
         written = f'{name}="{html.escape(value, quote=True)}"'
         if name in spans:
-            begin, end = spans[name]
+            begin, end, _ = spans[name]
             start_tag = start_tag[:begin] + written + start_tag[end:]
         else:
             close = len(start_tag) - (2 if start_tag.endswith("/>") else 1)
             while close > 0 and start_tag[close - 1] in _SPACE:
                 close -= 1
             start_tag = start_tag[:close] + " " + written + start_tag[close:]
-        spans = _attribute_spans(start_tag)
+        spans = attribute_spans(start_tag)
     return start_tag
-
-
-def _attribute_spans(start_tag: str) -> dict[str, tuple[int, int]]:
-    name_end = re.match(r"<[^\s/>]+", start_tag)
-    position = name_end.end() if name_end else 1
-    spans: dict[str, tuple[int, int]] = {}
-    while True:
-        match = _ATTRIBUTE.match(start_tag, position)
-        if match is None or match.end() == position:
-            return spans
-        spans.setdefault(match.group("name").lower(), (match.start("name"), match.end()))
-        position = match.end()
 
 
 def _apply_to_tree(edit: Edit) -> None:
