@@ -164,3 +164,14 @@ def test_errors_are_one_line(args, message):
 def test_empty_stdin_is_an_error():
     done = filter_cli(stdin=b"")
     assert done.returncode != 0 and b"empty" in done.stderr
+
+
+def as_gbk(page: bytes) -> bytes:
+    text = page.decode("utf-8").replace('<meta charset="utf-8">', '<meta charset="gbk">')
+    return text.encode("gbk", errors="xmlcharrefreplace")  # the page has a U+00A0
+
+
+def test_gbk_version_of_the_page_comes_back_in_gbk(original):
+    done = filter_cli("--mode", "remove", stdin=as_gbk(original))
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == as_gbk(via_cli(original, "remove"))
