@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from sidebar.document import HIDDEN_TAGS, is_element, visible_text
+from sidebar.document import is_element, shown_links, visible_text
 
 MARK_ATTRIBUTE = "data-sieve-block"
 MIN_ITEMS = 2
@@ -107,13 +107,10 @@ def find_blocks(root: etree._Element) -> list[Block]:
 
 
 def _candidate_links(root: etree._Element) -> Iterable[Link]:
-    for anchor in root.iter("a"):
-        href = anchor.get("href")
-        if href is None or any(a.tag in HIDDEN_TAGS for a in anchor.iterancestors()):
-            continue
+    for anchor in shown_links(root):
         text = visible_text(anchor)
         if text:
-            yield Link(anchor, href, text)
+            yield Link(anchor, anchor.get("href"), text)
 
 
 def _link_bearing(links: list[Link]) -> set[etree._Element]:
