@@ -171,10 +171,10 @@ def _element_end(tokens: list[Token], index: int, element: etree._Element, limit
     return limit
 
 
-def _set_attributes(start_tag: str, attributes: tuple[tuple[str, str], ...]) -> str:
+def _set_attributes(start_tag: str, values: tuple[tuple[str, str], ...]) -> str:
     """``start_tag`` with each attribute set (replaced in place or appended)."""
     spans = attribute_spans(start_tag)
-    for name, value in attributes:
+    for name, value in values:
         written = f'{name}="{html.escape(value, quote=True)}"'
         if name in spans:
             begin, end, _ = spans[name]
