@@ -11,7 +11,6 @@ The test that stops the service comes last in this file.
 
 from __future__ import annotations
 
-import functools
 import http.server
 import os
 import signal
