@@ -126,6 +126,12 @@ class JobStore:
             row = connection.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else _public(row)
 
+    def process_id(self, job_id: str) -> int | None:
+        """The pid of the process running ``job_id`` (for operators and tests), or None."""
+        with database(self.path) as connection:
+            row = connection.execute("SELECT pid FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else row["pid"]
+
     def reap(self) -> int:
         """Mark every queued/running job whose process is gone as failed; return how many."""
         with database(self.path) as connection, transaction(connection, immediate=True):

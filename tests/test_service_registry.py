@@ -1,0 +1,126 @@
+"""The registry: first start, hash-checked loads, atomic activation seen by every worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from model import BUNDLED_MODEL_DIR
+from model.adaptation import LabelAdaptedClassifier
+from model.artifacts import ArtifactError, new_version_id, read_manifest, save_artifact
+from service.app import create_app
+from service.registry import ActiveChanged, Registry, RegistryError
+from service.state import EXTENSION
+
+
+def add_adapted(registry: Registry, bundled_model, headline="国务院召开常务会议部署经济工作",
+                status="candidate") -> str:
+    estimator = LabelAdaptedClassifier(bundled_model.classifier).fit([headline], [1])
+    version = new_version_id("adapted")
+    registry.add(estimator, {"version": version, "threshold": estimator.threshold_},
+                 status=status, reason="test")
+    return version
+
+
+def test_first_start_registers_the_bundled_model(service_home, bundled_model):
+    index = Registry(service_home).ensure_initialized()
+    assert index.active == bundled_model.version
+    entry = index.versions[bundled_model.version]
+    assert entry["status"] == "active" and entry["kind"] == "bundled"
+    assert entry["sha256"] == read_manifest(BUNDLED_MODEL_DIR)["artifact_sha256"]
+    copied = service_home / "models" / bundled_model.version / "model.joblib"
+    assert copied.read_bytes() == (BUNDLED_MODEL_DIR / "model.joblib").read_bytes()
+    # A second start changes nothing.
+    assert Registry(service_home).ensure_initialized().versions == index.versions
+
+
+def test_activation_is_atomic_and_keeps_statuses(service_home, bundled_model):
+    registry = Registry(service_home)
+    registry.ensure_initialized()
+    version = add_adapted(registry, bundled_model)
+    assert registry.read().active == bundled_model.version
+    previous, index = registry.activate(version)
+    assert previous == bundled_model.version and index.active == version
+    assert index.versions[version]["status"] == "active"
+    assert index.versions[previous]["status"] == "retired"
+    assert json.loads((service_home / "registry.json").read_text())["active"] == version
+    assert not list(service_home.glob(".registry.json.*"))  # no temporary file left
+    with pytest.raises(ActiveChanged):
+        registry.activate(previous, expected_active="someone-else")
+    with pytest.raises(RegistryError, match="GET /v1/models"):
+        registry.activate("unknown")
+
+
+def test_every_worker_switches_to_a_new_active_model(service_home, service_helpers,
+                                                    bundled_model):
+    settings = service_helpers.settings(service_home)
+    worker_a, worker_b = create_app(settings), create_app(settings)  # two processes' apps
+    token = worker_a.extensions[EXTENSION].tokens.create("ops")
+    client_a, client_b = worker_a.test_client(), worker_b.test_client()
+    headline = {"headline": "国务院召开常务会议部署经济工作"}
+    assert client_b.post("/v1/score", json=headline).json["model"] == bundled_model.version
+
+    version = add_adapted(worker_a.extensions[EXTENSION].registry, bundled_model)
+    response = client_a.post(f"/v1/models/{version}/activate",
+                             headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.json["previous"] == bundled_model.version
+    for client in (client_a, client_b):
+        body = client.post("/v1/score", json=headline).json
+        assert body["model"] == version and body["results"][0]["label"] == "clickbait"
+
+    models = client_b.get("/v1/models").json
+    assert models["active"] == version
+    assert {m["version"]: m["status"] for m in models["models"]} == {
+        bundled_model.version: "retired", version: "active"}
+
+
+def test_a_tampered_artifact_is_never_loaded_nor_activated(service_home, service_helpers,
+                                                          bundled_model):
+    app = create_app(service_helpers.settings(service_home))
+    state = app.extensions[EXTENSION]
+    token = state.tokens.create("ops")
+    client = app.test_client()
+    assert client.post("/v1/score", json={"headline": "a"}).status_code == 200
+    version = add_adapted(state.registry, bundled_model)
+    with open(service_home / "models" / version / "model.joblib", "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(ArtifactError, match="SHA-256"):
+        state.registry.load(version)
+    response = client.post(f"/v1/models/{version}/activate",
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 409 and response.json["error"]["code"] == "artifact_invalid"
+    assert state.registry.read().active == bundled_model.version
+
+    # Even if the index is flipped by hand, workers keep serving the verified model.
+    state.registry.activate(version)
+    body = client.post("/v1/score", json={"headline": "a"}).json
+    assert body["model"] == bundled_model.version
+    assert "SHA-256" in state.models.last_error
+
+
+def test_a_directory_not_in_the_index_is_never_loaded(service_home, service_helpers,
+                                                      bundled_model):
+    app = create_app(service_helpers.settings(service_home))
+    token = app.extensions[EXTENSION].tokens.create("ops")
+    rogue = service_home / "models" / "rogue"
+    save_artifact(rogue, bundled_model.classifier, {"version": "rogue"})  # valid manifest hash
+    response = app.test_client().post("/v1/models/rogue/activate",
+                                      headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404
+    with pytest.raises(RegistryError):
+        app.extensions[EXTENSION].registry.load("rogue")
+
+
+def test_leftovers_of_interrupted_writes_are_removed_at_start(service_home, bundled_model):
+    registry = Registry(service_home)
+    registry.ensure_initialized()
+    dead = service_home / "models" / ".tmp-999999999-adapted-x"
+    alive = service_home / "models" / f".tmp-{os.getpid()}-adapted-y"
+    for path in (dead, alive):
+        shutil.copytree(BUNDLED_MODEL_DIR, path)
+    Registry(service_home).ensure_initialized()
+    assert not dead.exists() and alive.exists()  # a live writer's directory is left alone
+    assert set(registry.read().versions) == {bundled_model.version}
