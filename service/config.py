@@ -70,7 +70,7 @@ class Settings:
         return data_dir(self.data_dir)
 
 
-# name -> (env variable, description) for the documentation table and parsing.
+# Setting name -> environment variable; FIELDS: setting name -> description (docs table).
 ENV_NAMES = {f.name: ENV_PREFIX + f.name.upper() for f in dataclasses.fields(Settings)}
 ENV_NAMES["data_dir"] = "HEADLINE_SIEVE_DATA"
 

@@ -125,13 +125,22 @@ class Registry:
 
     def ensure_initialized(self, bundled_dir: Path = BUNDLED_MODEL_DIR) -> Index:
         """Create the registry with the bundled model as the active version, if
-        there is none yet; remove temporary directories of dead writers."""
+        there is none yet; remove temporary directories of dead writers.
+
+        A bundled model the registry does not know yet (the package was
+        upgraded) is added as a candidate: the operator's active choice stays.
+        """
         self.models_dir.mkdir(parents=True, exist_ok=True)
         with file_lock(self.lock_path):
             self._remove_stale_temporaries()
             if not self.index_path.exists():
-                version = self._import_bundled(Path(bundled_dir))
+                version = self._import_bundled(Path(bundled_dir), activate=True)
                 log.info("registry created in %s with the bundled model %s", self.home, version)
+            elif read_manifest(bundled_dir)["version"] not in self._read_raw()["versions"]:
+                version = self._import_bundled(Path(bundled_dir), activate=False)
+                log.warning("the installed bundled model %s is new to this registry; it is a "
+                            "candidate, the active model is unchanged (POST "
+                            "/v1/models/%s/activate to use it)", version, version)
         return self.read()
 
     def add(self, estimator, manifest: dict, status: str = "candidate",
@@ -211,7 +220,7 @@ class Registry:
         write_atomically(self.index_path,
                          json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
 
-    def _import_bundled(self, bundled_dir: Path) -> str:
+    def _import_bundled(self, bundled_dir: Path, activate: bool) -> str:
         manifest = read_manifest(bundled_dir)
         version = manifest["version"]
         sha = sha256_file(bundled_dir / MODEL_FILE)
@@ -229,10 +238,15 @@ class Registry:
             fsync_dir(tmp)
             os.rename(tmp, final)
             fsync_dir(self.models_dir)
-        self._write_raw({"format": 1, "active": version, "versions": {version: {
-            "sha256": sha, "status": "active", "reason": "bundled default model",
-            "created": manifest.get("created", _now()), "status_changed": _now(),
-            "kind": "bundled"}}})
+        entry = {"sha256": sha, "status": "active" if activate else "candidate",
+                 "reason": "bundled default model", "created": manifest.get("created", _now()),
+                 "status_changed": _now(), "kind": "bundled"}
+        if activate:
+            data = {"format": 1, "active": version, "versions": {}}
+        else:
+            data = self._read_raw()
+        data["versions"][version] = entry
+        self._write_raw(data)
         return version
 
     def _remove_stale_temporaries(self) -> None:

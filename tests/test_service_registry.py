@@ -124,3 +124,19 @@ def test_leftovers_of_interrupted_writes_are_removed_at_start(service_home, bund
     Registry(service_home).ensure_initialized()
     assert not dead.exists() and alive.exists()  # a live writer's directory is left alone
     assert set(registry.read().versions) == {bundled_model.version}
+
+
+def test_a_newly_installed_bundled_model_becomes_a_candidate(service_home, tmp_path,
+                                                              bundled_model):
+    registry = Registry(service_home)
+    registry.ensure_initialized()
+    upgraded = tmp_path / "bundled-2"
+    shutil.copytree(BUNDLED_MODEL_DIR, upgraded)
+    manifest = json.loads((upgraded / "manifest.json").read_text(encoding="utf-8"))
+    manifest["version"] = "default-upgraded"
+    (upgraded / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    index = registry.ensure_initialized(bundled_dir=upgraded)
+    assert index.active == bundled_model.version  # the operator's choice stays
+    assert index.versions["default-upgraded"]["status"] == "candidate"
+    assert registry.load("default-upgraded").version == "default-upgraded"
