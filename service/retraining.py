@@ -156,19 +156,25 @@ def _fit_with_corpora(settings: Settings, active: Model, rows: list[dict], train
     corpus_train, corpus_valid = split(dataset)  # the split the bundled model was trained on
     labelled = {row["normalized"] for row in rows}  # user labels override the corpus
 
-    def without_labelled(part) -> Labelled:
+    def without_labelled(part) -> tuple[Labelled, list[str] | None]:
         keep = [i for i, text in enumerate(part.texts) if text not in labelled]
         out = Labelled()
         out.extend([part.texts[i] for i in keep], part.y[keep], "corpus")
-        return out
+        # Source categories (e.g. thucnews:sports), where the dataset has them.
+        categories = getattr(part, "categories", None)
+        return out, None if categories is None else [str(categories[i]) for i in keep]
 
-    fit_set, valid = without_labelled(corpus_train), without_labelled(corpus_valid)
+    (fit_set, categories), (valid, _) = without_labelled(corpus_train), without_labelled(
+        corpus_valid)
     fit_set.extend(train.texts, train.y, "labels")
     holdout.extend(valid.texts, valid.y, "corpus")
     base = base_classifier(active.classifier)
     params = base.get_params() if isinstance(base, HeadlineClassifier) else {}
     progress(f"training on {len(fit_set)} headlines", 0.2)
-    estimator = HeadlineClassifier(**params).fit(fit_set.texts, fit_set.y)
+    fit_options = {}
+    if categories is not None:  # user labels are a source of their own
+        fit_options["categories"] = categories + ["labels"] * len(train)
+    estimator = HeadlineClassifier(**params).fit(fit_set.texts, fit_set.y, **fit_options)
     progress("fitting the label correction", 0.7)
     estimator = _adapt(estimator, train)
     details = {"kind": "retrained", "base_version": None,
