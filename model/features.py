@@ -63,6 +63,16 @@ BAIT_PHRASES = (
     "究竟", "背后", "这一幕", "这些", "这样", "这个", "千万别", "一定要", "必看",
     "秒懂", "你知道", "你敢", "你们", "就是", "才是", "有多", "不忍", "令人", "让人",
 )
+# Vocabulary of celebrity, beauty and fashion coverage. The corpora have
+# entertainment news but no fashion class, so this shared feature carries the
+# weight learned on gossip headlines over to fashion and beauty ones.
+GOSSIP_TERMS = (
+    "明星", "女星", "男星", "艺人", "网红", "爱豆", "粉丝", "八卦", "绯闻", "恋情",
+    "官宣", "撒糖", "秀恩爱", "同框", "离婚", "出轨", "热搜", "颜值", "身材", "素颜",
+    "女神", "男神", "美女", "帅哥", "少女感", "减龄", "逆龄", "冻龄", "美貌", "性感",
+    "红毯", "造型", "穿搭", "街拍", "时装", "时装周", "秀场", "走秀", "春夏系列",
+    "秋冬系列", "高定", "大牌", "美妆", "彩妆", "护肤", "发型", "写真", "晒照", "自拍",
+)
 _DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[A-Za-z]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -74,12 +84,13 @@ class StyleFeatures(TransformerMixin, BaseEstimator):
     Output columns (see :meth:`get_feature_names_out`): exclamation and
     question marks, ellipsis, quotation marks, colon (attribution style
     "source: claim"), digits, Latin letters share, second person, count of
-    bait phrases, and three length buckets in characters.
+    bait phrases, count of gossip and fashion terms, and three length buckets
+    in Han characters.
     """
 
     _NAMES = (
         "exclamation", "question", "ellipsis", "quote", "colon", "digit",
-        "latin_share", "second_person", "bait_phrases", "len_short", "len_mid",
+        "latin_share", "second_person", "bait_phrases", "gossip_terms", "len_short", "len_mid",
         "len_long",
     )
 
@@ -102,6 +113,7 @@ class StyleFeatures(TransformerMixin, BaseEstimator):
                 len(_LATIN.findall(text)) / n,
                 float("你" in text or "您" in text),
                 min(sum(p in text for p in BAIT_PHRASES), 3) / 3,
+                min(sum(t in text for t in GOSSIP_TERMS), 3) / 3,
                 float(han < 12),
                 float(12 <= han < 24),
                 float(han >= 24),
@@ -116,7 +128,7 @@ def build_features(
     segmenter: str = "rjieba",
     word_ngrams: tuple[int, int] = (1, 2),
     char_ngrams: tuple[int, int] = (1, 3),
-    min_df: int = 2,
+    min_df: int = 3,
     style: bool = True,
 ) -> FeatureUnion:
     """The feature union: word TF-IDF, char TF-IDF and (optionally) style.

@@ -47,43 +47,50 @@ class DatasetReport:
 
 @dataclass
 class Dataset:
-    """Unique headlines: ``texts`` (normalised), ``y`` (1 = clickbait),
-    ``corpus`` (the corpus family of each headline's first occurrence)."""
+    """Unique headlines: ``texts`` (normalised), ``y`` (1 = clickbait) and
+    ``categories`` (``corpus:category`` of the first occurrence with the
+    winning label, e.g. ``thucnews:sports``)."""
 
     texts: list[str]
     y: np.ndarray
-    corpus: np.ndarray
+    categories: np.ndarray
     report: DatasetReport
 
     def __len__(self) -> int:
         return len(self.texts)
 
+    @property
+    def corpus(self) -> np.ndarray:
+        """The corpus family of each headline (``thucnews``, ``tnews``...)."""
+        return np.asarray([c.partition(":")[0] for c in self.categories], dtype=object)
+
     def subset(self, index: np.ndarray) -> "Dataset":
-        return Dataset([self.texts[i] for i in index], self.y[index], self.corpus[index],
+        return Dataset([self.texts[i] for i in index], self.y[index], self.categories[index],
                        self.report)
 
 
-def deduplicate(texts: list[str], labels: list[int], corpora: list[str],
+def deduplicate(texts: list[str], labels: list[int], categories: list[str],
                 report: DatasetReport) -> Dataset:
     """Collapse equal normalised ``texts`` with the module's conflict rule."""
     votes: dict[str, Counter] = {}
-    first_corpus: dict[str, str] = {}
-    for text, label, corpus in zip(texts, labels, corpora):
+    first_category: dict[tuple[str, int], str] = {}
+    for text, label, category in zip(texts, labels, categories):
         votes.setdefault(text, Counter())[label] += 1
-        first_corpus.setdefault(text, corpus)
-    kept_texts, kept_y, kept_corpus = [], [], []
+        first_category.setdefault((text, label), category)
+    kept_texts, kept_y, kept_categories = [], [], []
     for text, count in votes.items():
         if len(count) > 1:
             if count[0] == count[1]:
                 report.conflicts_dropped += 1
                 continue
             report.conflicts_resolved += 1
+        label = count.most_common(1)[0][0]
         kept_texts.append(text)
-        kept_y.append(count.most_common(1)[0][0])
-        kept_corpus.append(first_corpus[text])
+        kept_y.append(label)
+        kept_categories.append(first_category[(text, label)])
     report.duplicates = len(texts) - len(votes)
     return Dataset(kept_texts, np.asarray(kept_y, dtype=np.int64),
-                   np.asarray(kept_corpus, dtype=object), report)
+                   np.asarray(kept_categories, dtype=object), report)
 
 
 def build_dataset(recipe: Recipe, data_dir: Path) -> Dataset:
@@ -91,7 +98,7 @@ def build_dataset(recipe: Recipe, data_dir: Path) -> Dataset:
     report = DatasetReport()
     texts: list[str] = []
     labels: list[int] = []
-    corpora: list[str] = []
+    categories: list[str] = []
     for source in recipe.sources:
         read = read_corpus(source.corpus, Path(data_dir) / source.path)
         file_labels = [source.label(row.category) for row in read.rows]
@@ -102,9 +109,9 @@ def build_dataset(recipe: Recipe, data_dir: Path) -> Dataset:
             log.warning("skipped malformed row %s", problem)
         texts.extend(row.text for row in read.rows)
         labels.extend(file_labels)
-        corpora.extend([source.corpus] * len(read.rows))
+        categories.extend(f"{source.corpus}:{row.category}" for row in read.rows)
     report.rows = len(texts)
-    dataset = deduplicate(normalize_many(texts), labels, corpora, report)
+    dataset = deduplicate(normalize_many(texts), labels, categories, report)
     log.info("%d rows read, %d duplicates, %d conflicts resolved, %d dropped, %d unique",
              report.rows, report.duplicates, report.conflicts_resolved,
              report.conflicts_dropped, len(dataset))

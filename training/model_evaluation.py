@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from model.normalize import normalize_many
 from model.scoring import Model
 from training.corpora import CorpusError, read_corpus
@@ -42,5 +40,4 @@ def evaluate_recipe(model: Model, recipe: str, data_dir: Path,
                     fraction: float = DEFAULT_VALIDATION_FRACTION) -> dict:
     """Metrics of ``model`` on the recipe's validation split (same split as training)."""
     _, valid = split(build_dataset(load_recipe(recipe), data_dir), fraction, seed)
-    return evaluate(valid.y, model.predict_proba(valid.texts), model.threshold,
-                    np.asarray(valid.corpus))
+    return evaluate(valid.y, model.predict_proba(valid.texts), model.threshold, valid.corpus)

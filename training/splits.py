@@ -18,7 +18,7 @@ def split(dataset: Dataset, fraction: float = DEFAULT_VALIDATION_FRACTION,
     Strata are label x corpus, so every corpus keeps its clickbait share in
     both parts. The dataset is already unique, so no headline is in both.
     """
-    strata = np.char.add(dataset.y.astype(str), dataset.corpus.astype(str))
+    strata = [f"{label}{corpus}" for label, corpus in zip(dataset.y, dataset.corpus)]
     train_idx, valid_idx = train_test_split(np.arange(len(dataset)), test_size=fraction,
                                             random_state=seed, stratify=strata)
     return dataset.subset(np.sort(train_idx)), dataset.subset(np.sort(valid_idx))

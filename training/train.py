@@ -35,7 +35,7 @@ def train_recipe(recipe_name: str | Path, data_dir: Path, out_dir: Path,
     train, valid = split(dataset, validation_fraction, seed)
     log.info("training on %d headlines, validating on %d", len(train), len(valid))
     params = {**DEFAULT_PARAMS, **(params or {})}
-    classifier = HeadlineClassifier(**params).fit(train.texts, train.y)
+    classifier = HeadlineClassifier(**params).fit(train.texts, train.y, train.categories)
     p_valid = classifier.predict_proba(valid.texts)[:, 1]
     metrics = evaluate(valid.y, p_valid, classifier.threshold_, valid.corpus)
     report = dataset.report
