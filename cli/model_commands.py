@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import itertools
 import json
 import sys
@@ -89,9 +90,9 @@ def _input_lines(args: argparse.Namespace) -> Iterator[str]:
     else:
         if sys.stdin.isatty():
             raise ValueError("no headlines: give them as arguments, with --file, or on stdin")
-        handle = sys.stdin
+        handle = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict")
     with handle:
-        for number, line in enumerate(handle, start=1):
+        for line in handle:
             if line.strip():
                 yield line.rstrip("\r\n")
 

@@ -85,7 +85,8 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def _linear(self) -> OneVsRestClassifier:
-        return OneVsRestClassifier(LogisticRegression(C=self.C, solver="liblinear"),
+        return OneVsRestClassifier(LogisticRegression(C=self.C, solver="liblinear",
+                                                      random_state=self.random_state),
                                    n_jobs=self.n_jobs)
 
     def fit(self, X: Sequence[str], y, categories: Sequence[str] | None = None
