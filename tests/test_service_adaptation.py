@@ -49,12 +49,13 @@ def test_near_variants_flip_too(adapted, corrections):
 
 
 def test_unlabeled_headlines_keep_the_base_answers(adapted, bundled_model, unlabeled_headlines):
-    before = bundled_model.classifier.predict(unlabeled_headlines)
-    after = adapted.predict(unlabeled_headlines)
-    assert np.mean(before == after) >= 0.99
-    gate = adapted.correction_gate(unlabeled_headlines)
-    unchanged_far = (before == after)[gate < 0.1]
-    assert unchanged_far.all()
+    before = bundled_model.classifier.predict_proba(unlabeled_headlines)[:, 1]
+    after = adapted.predict_proba(unlabeled_headlines)[:, 1]
+    threshold = adapted.threshold_
+    assert np.mean((before >= threshold) == (after >= threshold)) >= 0.99
+    far = adapted.correction_gate(unlabeled_headlines) < 0.1  # unlike every labelled headline
+    assert far.mean() > 0.8
+    assert np.abs(after - before)[far].max() < 0.1  # ... moves by little
 
 
 def test_without_a_correction_the_base_probabilities_are_kept(bundled_model):
