@@ -1,4 +1,5 @@
-"""``GET /v1/models`` lists the registry; ``POST /v1/models/<version>/activate`` rolls back or forward."""
+"""``GET /v1/models`` lists the registry; ``POST /v1/models/<version>/activate``
+rolls back or forward."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""service.config: defaults <- TOML <- environment <- arguments, with errors that name the source."""
+"""service.config: defaults <- TOML <- environment <- arguments; errors name the source."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def test_defaults(tmp_path, monkeypatch):
 
 def test_precedence_toml_then_env_then_arguments(tmp_path):
     config = tmp_path / "service.toml"
-    config.write_text('port = 9000\nworkers = 4\nmax_batch = 2000\ncors_origins = ["https://a.example"]\n'
-                      'score_requires_token = true\n', encoding="utf-8")
+    config.write_text('port = 9000\nworkers = 4\nmax_batch = 2000\n'
+                      'cors_origins = ["https://a.example"]\nscore_requires_token = true\n',
+                      encoding="utf-8")
     env = {"HEADLINE_SIEVE_CONFIG": str(config), "HEADLINE_SIEVE_WORKERS": "3",
            "HEADLINE_SIEVE_HOME": str(tmp_path / "h"), "HEADLINE_SIEVE_DATA": str(tmp_path / "d"),
            "HEADLINE_SIEVE_PROMOTION_TOLERANCE": "0.05"}

@@ -1,4 +1,4 @@
-"""/openapi.json describes exactly the routes the app serves, and its limits are the configured ones."""
+"""/openapi.json describes exactly the routes the app serves, with the configured limits."""
 
 from __future__ import annotations
 
