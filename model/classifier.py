@@ -64,7 +64,7 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
     threshold_beta : float
         Beta of the F-beta score that ``threshold_`` maximises.
     n_jobs : int
-        Threads for fitting the per-category models (liblinear releases the GIL).
+        Processes fitting the per-category models.
     random_state : int
         Seed of the calibration folds.
     """
@@ -113,13 +113,9 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_linear(self, features, targets: np.ndarray) -> OneVsRestClassifier:
-        # Threads, not processes: liblinear releases the GIL, and process
-        # workers would get read-only memory-mapped copies it cannot use.
-        # The matrix is made canonical first: scipy otherwise sorts it in
-        # place on first use, which races between threads.
-        features = sp.csr_matrix(features)
-        features.sum_duplicates()
-        with parallel_config(backend="threading"):
+        # Worker processes get a pickled copy of the matrix: liblinear cannot
+        # use the read-only memory maps joblib would otherwise hand them.
+        with parallel_config(max_nbytes=None):
             return self._linear().fit(features, targets)
 
     def _out_of_fold_scores(self, features, targets: np.ndarray) -> np.ndarray:
