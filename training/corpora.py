@@ -69,6 +69,16 @@ def _read_bytes(path: Path) -> bytes:
         raise CorpusError(f"{path}: cannot read ({exc.strerror})") from exc
 
 
+def _read_text(path: Path) -> tuple[str, CorpusFile]:
+    """The whole file decoded as UTF-8 (for CSV, whose records span lines)."""
+    data = _read_bytes(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: not valid UTF-8 (byte {exc.start})") from exc
+    return text, CorpusFile(path, hashlib.sha256(data).hexdigest())
+
+
 def _lines(path: Path, data: bytes, out: CorpusFile) -> Iterator[tuple[int, str]]:
     """Decoded non-empty lines with 1-based numbers; bad UTF-8 is a problem."""
     for number, raw in enumerate(data.splitlines(), start=1):
@@ -139,12 +149,7 @@ def read_tnews(path: Path, labels_path: Path | None = None) -> CorpusFile:
 
 def read_hancd(path: Path) -> CorpusFile:
     path = Path(path)
-    data = _read_bytes(path)
-    out = CorpusFile(path, hashlib.sha256(data).hexdigest())
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: not valid UTF-8 (byte {exc.start})") from exc
+    text, out = _read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     while True:
         try:
@@ -190,12 +195,7 @@ def _table_records(path: Path, text: str) -> Iterator[tuple[int, dict | None]]:
 def read_table(path: Path) -> CorpusFile:
     """A user's labelled file: CSV/TSV with a header, or JSON lines."""
     path = Path(path)
-    data = _read_bytes(path)
-    out = CorpusFile(path, hashlib.sha256(data).hexdigest())
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: not valid UTF-8 (byte {exc.start})") from exc
+    text, out = _read_text(path)
     for number, entry in _table_records(path, text):
         if entry is None:
             out.problems.append(Problem(str(path), number, "not a JSON object"))
