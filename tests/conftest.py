@@ -9,21 +9,13 @@ retraining from labels only) unless a test asks for the corpora.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SERVER_START_SECONDS = 90  # generous upper bound, only to avoid hanging forever
+from helpers import (auth, cli, create_token, running_server, server_process,
+                     wait_for_job)
 
 
 def corpora_dir() -> Path:
@@ -131,67 +123,6 @@ def label_payload(pairs: list[tuple[str, int]], source: str = "test") -> dict:
                         "source": source} for h, y in pairs]}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_env(home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("HEADLINE_SIEVE_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    empty = Path(home).parent / "no-corpora"
-    empty.mkdir(parents=True, exist_ok=True)
-    env["HEADLINE_SIEVE_DATA"] = str(empty)
-    return env
-
-
-def cli(*args: str, home: Path) -> subprocess.CompletedProcess:
-    """Run ``headline-sieve ARGS`` as a user would; raises if it fails."""
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], env=server_env(home),
-                          capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
-
-
-@contextlib.contextmanager
-def running_server(home: Path, workers: int = 2) -> Iterator[str]:
-    """``headline-sieve serve`` on a free loopback port; yields its base URL.
-
-    Waits until /readyz answers 200 several times in a row (both workers
-    loaded), and stops the server with SIGTERM (SIGKILL if it hangs).
-    """
-    import requests
-
-    port = free_port()
-    log_path = Path(home).parent / f"server-{port}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve", "--home", str(home),
-             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-            env=server_env(home), stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        ready_in_a_row = 0
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while ready_in_a_row < 2 * workers:
-            assert process.poll() is None, f"server exited:\n{log_path.read_text()}"
-            assert time.monotonic() < deadline, f"server not ready:\n{log_path.read_text()}"
-            try:
-                ok = requests.get(f"{base}/readyz", timeout=5).status_code == 200
-            except requests.ConnectionError:
-                ok = False
-            ready_in_a_row = ready_in_a_row + 1 if ok else 0
-            if not ok:
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture(scope="session")
 def service_helpers():
     """The helper functions above, for tests (instead of importing conftest)."""
@@ -200,4 +131,40 @@ def service_helpers():
     return types.SimpleNamespace(settings=service_settings, pick_corrections=pick_corrections,
                                  corpora_dir=corpora_dir,
                                  label_payload=label_payload, running_server=running_server,
-                                 cli=cli)
+                                 server_process=server_process, cli=cli, auth=auth,
+                                 create_token=create_token, wait_for_job=wait_for_job)
+
+
+# -- figures of the reliability tests --------------------------------------------
+# Each reliability test records what it measured (requests sent, faults survived,
+# inputs tried, labels lost, ...) with the ``figures`` fixture. They are written to
+# <pytest basetemp>/reliability-figures.json and printed in the terminal summary,
+# without -s, and copied by hand into docs/reliability.md.
+
+_FIGURES: dict[str, dict] = {}
+FIGURES_FILE = "reliability-figures.json"
+
+
+@pytest.fixture
+def figures(request, record_property, tmp_path_factory):
+    """``figures(name=value, ...)`` records this test's figures (JSON-serialisable)."""
+    test = request.node.name
+    path = tmp_path_factory.getbasetemp() / FIGURES_FILE
+
+    def record(**values) -> None:
+        _FIGURES.setdefault(test, {}).update(values)
+        for name, value in values.items():
+            record_property(name, value)
+        path.write_text(json.dumps(_FIGURES, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if not _FIGURES:
+        return
+    terminalreporter.section("reliability figures")
+    for test, values in _FIGURES.items():
+        terminalreporter.write_line(f"{test}: {json.dumps(values, ensure_ascii=False)}")
+    basetemp = config._tmp_path_factory.getbasetemp()
+    terminalreporter.write_line(f"(written to {basetemp / FIGURES_FILE})")

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from helpers import auth
 from service.app import create_app
 from service.state import EXTENSION
 
@@ -35,10 +36,6 @@ def error_of(response, status: int, code: str | None = None) -> dict:
     if code:
         assert body["error"]["code"] == code
     return body["error"]
-
-
-def auth(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # -- health --------------------------------------------------------------------

@@ -11,21 +11,7 @@ import opencc
 import pytest
 import requests
 
-JOB_DEADLINE_SECONDS = 120  # only so that a broken job cannot hang the suite
-
-
-def auth(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def wait_for_job(base: str, job_id: str) -> dict:
-    deadline = time.monotonic() + JOB_DEADLINE_SECONDS
-    while True:
-        job = requests.get(f"{base}/v1/jobs/{job_id}", timeout=10).json()
-        if job["state"] in ("succeeded", "failed"):
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.2)
+from helpers import auth, wait_for_job
 
 
 def score(base: str, headlines: list[str]) -> dict:

@@ -1,0 +1,162 @@
+"""Helpers shared by the tests that talk to the real server (``headline-sieve serve``).
+
+Imported as ``from helpers import ...`` (pytest puts ``tests/`` on ``sys.path``);
+conftest.py exposes the same functions through the ``service_helpers`` fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SERVER_START_SECONDS = 90  # generous upper bound, only to avoid hanging forever
+JOB_DEADLINE_SECONDS = 120  # only so that a broken job cannot hang the suite
+
+
+def auth(token: str) -> dict:
+    """The Authorization header of a bearer ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(home: Path, extra: Mapping[str, str] | None = None) -> dict:
+    """The environment of a test server: no HEADLINE_SIEVE_* of the developer,
+    no corpora (retraining from labels only), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("HEADLINE_SIEVE_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    empty = Path(home).parent / "no-corpora"
+    empty.mkdir(parents=True, exist_ok=True)
+    env["HEADLINE_SIEVE_DATA"] = str(empty)
+    env.update(extra or {})
+    return env
+
+
+def cli(*args: str, home: Path) -> subprocess.CompletedProcess:
+    """Run ``headline-sieve ARGS`` as a user would; raises if it fails."""
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], env=server_env(home),
+                          capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
+
+
+def create_token(home: Path, name: str = "editor") -> str:
+    """``headline-sieve token create NAME``; returns the token (last line of stdout)."""
+    return cli("token", "create", name, "--home", str(home),
+               home=home).stdout.strip().splitlines()[-1]
+
+
+def wait_for_job(base: str, job_id: str, seconds: float = JOB_DEADLINE_SECONDS) -> dict:
+    """Poll ``GET /v1/jobs/<id>`` until the job has finished; returns it."""
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while True:
+        job = requests.get(f"{base}/v1/jobs/{job_id}", timeout=10).json()
+        if job["state"] in ("succeeded", "failed"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+
+
+@dataclass
+class ServerHandle:
+    """A running ``headline-sieve serve``: its URL, master process and log file."""
+
+    base: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+    home: Path
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers (direct children of the master)."""
+        import psutil
+
+        return sorted(child.pid for child in psutil.Process(self.process.pid).children())
+
+    def kill_everything(self) -> list[int]:
+        """SIGKILL the master and every process below it (workers, retraining
+        jobs), as a power cut or an OOM kill of the whole service would; returns
+        the pids killed."""
+        import psutil
+
+        try:
+            master = psutil.Process(self.process.pid)
+            victims = [master, *master.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            victims = []
+        for victim in victims:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                victim.kill()
+        psutil.wait_procs(victims, timeout=30)
+        self.process.wait(timeout=30)
+        return [victim.pid for victim in victims]
+
+    def wait_ready(self, workers: int, seconds: float = SERVER_START_SECONDS) -> None:
+        """Until /readyz answers 200 ``2 * workers`` times in a row (every worker loaded)."""
+        import requests
+
+        ready_in_a_row = 0
+        deadline = time.monotonic() + seconds
+        while ready_in_a_row < 2 * workers:
+            assert self.process.poll() is None, f"server exited:\n{self.log_text()}"
+            assert time.monotonic() < deadline, f"server not ready:\n{self.log_text()}"
+            try:
+                ok = requests.get(f"{self.base}/readyz", timeout=5).status_code == 200
+            except requests.ConnectionError:
+                ok = False
+            ready_in_a_row = ready_in_a_row + 1 if ok else 0
+            if not ok:
+                time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def server_process(home: Path, workers: int = 2,
+                   env: Mapping[str, str] | None = None) -> Iterator[ServerHandle]:
+    """``headline-sieve serve --home HOME --host 127.0.0.1 --port FREE --workers N``.
+
+    Yields once every worker has a model loaded; stops the server with SIGTERM
+    (SIGKILL if it hangs) unless the test killed it already. The server's
+    stdout and stderr (gunicorn, the service's log, retraining jobs) go to
+    ``server-<port>.log`` beside the home directory. ``env`` adds variables.
+    """
+    port = free_port()
+    log_path = Path(home).parent / f"server-{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "serve", "--home", str(home),
+             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+            env=server_env(home, env), stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+    handle = ServerHandle(f"http://127.0.0.1:{port}", port, process, log_path, Path(home))
+    try:
+        handle.wait_ready(workers)
+        yield handle
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                handle.kill_everything()
+
+
+@contextlib.contextmanager
+def running_server(home: Path, workers: int = 2) -> Iterator[str]:
+    """:func:`server_process` yielding only the base URL."""
+    with server_process(home, workers) as handle:
+        yield handle.base
