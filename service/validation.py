@@ -17,6 +17,7 @@ from flask import request
 
 from service.errors import ApiError
 
+SQLITE_MAX_INTEGER = 2 ** 63 - 1  # larger query integers cannot even be compared in SQLite
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
                int: "a number", float: "a number", type(None): "null"}
 
@@ -67,6 +68,9 @@ def json_body(required: bool = True) -> dict:
                                               f"(line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise ApiError(400, "malformed_json", "the request body is nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise ApiError(400, "malformed_json", f"the request body is not usable JSON: {exc}"
+                       ) from None
     if not isinstance(value, dict):
         raise ApiError(400, "invalid_type",
                        f"the request body must be a JSON object, not {json_type(value)}",
@@ -121,9 +125,15 @@ def optional_probability(body: dict, field: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise wrong_type(field, "a number", value)
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise invalid_value(field, f"must be between 0 and 1, not {value}")
+    # Integers are compared as integers: float() of a huge one overflows.
+    if (isinstance(value, float) and not math.isfinite(value)) or not 0 <= value <= 1:
+        raise invalid_value(field, f"must be between 0 and 1, not {_shown(value)}")
     return float(value)
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def optional_string(body: dict, field: str, max_chars: int) -> str | None:
@@ -141,7 +151,8 @@ def optional_string(body: dict, field: str, max_chars: int) -> str | None:
     return value
 
 
-def query_int(name: str, default: int, minimum: int, maximum: int | None = None) -> int:
+def query_int(name: str, default: int, minimum: int,
+              maximum: int = SQLITE_MAX_INTEGER) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -149,8 +160,8 @@ def query_int(name: str, default: int, minimum: int, maximum: int | None = None)
         value = int(raw)
     except ValueError:
         raise ApiError(400, "invalid_type", f"query parameter {name} must be an integer, "
-                                            f"not {raw!r}", field=name) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise invalid_value(name, f"must be {bound}, not {value}")
+                                            f"not {_shown(repr(raw))}", field=name) from None
+    if not minimum <= value <= maximum:
+        raise invalid_value(name, f"must be between {minimum} and {maximum}, "
+                                  f"not {_shown(value)}")
     return value
