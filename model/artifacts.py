@@ -1,13 +1,17 @@
 """Model artifacts: a version is a directory with ``model.joblib`` and ``manifest.json``.
 
 A joblib file is code: unpickling it can run anything. :func:`load_artifact`
-therefore hashes the file first and refuses it unless the SHA-256 equals the
-``artifact_sha256`` recorded in the manifest.
+therefore reads the file into memory, hashes those bytes and unpickles them
+only if the SHA-256 equals the ``artifact_sha256`` recorded in the manifest
+(and the registry's own record, when given), so the bytes checked are the
+bytes loaded even if the file is swapped meanwhile.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import platform
@@ -50,13 +54,29 @@ def new_version_id(prefix: str = "model") -> str:
     return f"{prefix}-{stamp}-{os.urandom(3).hex()}"
 
 
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@contextlib.contextmanager
+def _removed_on_failure(path: Path):
+    """Delete the half-written ``path`` if the block fails (e.g. disk full)."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
+
+
 def _write_durably(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    with _removed_on_failure(tmp):
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
 
 
 def save_artifact(directory: Path, estimator, manifest: dict) -> dict:
@@ -71,10 +91,11 @@ def save_artifact(directory: Path, estimator, manifest: dict) -> dict:
     directory.mkdir(parents=True, exist_ok=True)
     model_path = directory / MODEL_FILE
     tmp = model_path.with_name(MODEL_FILE + ".tmp")
-    joblib.dump(estimator, tmp, compress=3)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, model_path)
+    with _removed_on_failure(tmp):
+        joblib.dump(estimator, tmp, compress=3)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, model_path)
     manifest = dict(manifest)
     manifest.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
     manifest["libraries"] = library_versions()
@@ -85,32 +106,49 @@ def save_artifact(directory: Path, estimator, manifest: dict) -> dict:
     return manifest
 
 
-def read_manifest(directory: Path) -> dict:
+def read_manifest(directory: Path, expected_sha256: str | None = None) -> dict:
+    """The manifest of a model directory (JSON only: no code runs).
+
+    ``expected_sha256`` (a registry's record of the manifest file) must match
+    the file, so that an edited threshold or version is refused too.
+    """
     path = Path(directory) / MANIFEST_FILE
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ArtifactError(f"{directory}: no {MANIFEST_FILE}; not a model directory "
                             "(train one with 'headline-sieve train')") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise ArtifactError(f"{path}: unreadable manifest ({exc})") from exc
+    if expected_sha256 is not None and sha256_bytes(data) != expected_sha256:
+        raise ArtifactError(f"{path}: SHA-256 {sha256_bytes(data)[:12]}... does not match the "
+                            f"registry ({expected_sha256[:12]}...); the manifest was edited, "
+                            "refusing to load. Retrain it or restore the original file.")
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except ValueError as exc:
         raise ArtifactError(f"{path}: unreadable manifest ({exc})") from exc
     if not isinstance(manifest, dict) or not isinstance(manifest.get("artifact_sha256"), str):
         raise ArtifactError(f"{path}: manifest has no artifact_sha256; refusing to load")
     return manifest
 
 
-def load_artifact(directory: Path, expected_sha256: str | None = None):
+def load_artifact(directory: Path, expected_sha256: str | None = None,
+                  expected_manifest_sha256: str | None = None):
     """Load ``(estimator, manifest)`` after verifying the joblib file's SHA-256.
 
     ``expected_sha256``, when given (a registry's own record), must match too,
-    so that editing the manifest alongside the file is also caught.
+    so that editing the manifest alongside the file is also caught; so must
+    ``expected_manifest_sha256`` (the registry's record of the manifest). The
+    file is read once: the bytes hashed are the bytes unpickled.
     """
     directory = Path(directory)
-    manifest = read_manifest(directory)
+    manifest = read_manifest(directory, expected_manifest_sha256)
     model_path = directory / MODEL_FILE
     if not model_path.is_file():
         raise ArtifactError(f"{directory}: no {MODEL_FILE}")
-    actual = sha256_file(model_path)
+    data = model_path.read_bytes()
+    actual = sha256_bytes(data)
     for expected, where in ((manifest["artifact_sha256"], "manifest"),
                             (expected_sha256, "registry")):
         if expected is not None and actual != expected:
@@ -118,4 +156,9 @@ def load_artifact(directory: Path, expected_sha256: str | None = None):
                 f"{model_path}: SHA-256 {actual[:12]}... does not match the {where} "
                 f"({expected[:12]}...); refusing to load a modified artifact. "
                 "Retrain it or restore the original file.")
-    return joblib.load(model_path), manifest
+    try:
+        estimator = joblib.load(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - e.g. written by an incompatible version
+        raise ArtifactError(f"{model_path}: cannot be unpickled ({exc.__class__.__name__}: "
+                            f"{exc}); retrain it with this version") from exc
+    return estimator, manifest

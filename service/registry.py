@@ -6,8 +6,9 @@ Layout under the home directory::
     registry.json                                   the index (below)
     registry.lock                                   flock for writers
 
-``registry.json`` records, for each version, the SHA-256 of its joblib file,
-its status (``active``, ``candidate``, ``rejected`` or ``retired``), when
+``registry.json`` records, for each version, the SHA-256 of its joblib file
+and of its manifest (versions registered before the manifest hash was kept
+have only the first), its status (``active``, ``candidate``, ``rejected`` or ``retired``), when
 and why it got there, and the ``active`` pointer. It is rewritten as a
 whole with ``os.replace`` after an fsync, so the pointer flips atomically:
 a reader sees the old index or the new one. A joblib file is only ever
@@ -17,7 +18,14 @@ loaded if the index lists it, with the hash check of
 A new version is written into ``models/.tmp-<pid>-<version>``, fsynced and
 renamed into place before the index names it, so a crash at any point
 leaves the index and the active model as they were (and at worst a stray
-directory that is never loaded).
+directory that is never loaded). Temporary files and directories of dead
+writers are removed at the next start.
+
+A ``checkpoint`` callable, if given, is called with the name of each phase of
+a write (``writing``: the artifact is complete in its temporary directory;
+``promoting``: the new index is durable beside ``registry.json``, not yet
+renamed over it). Only the retraining process passes one, to stop itself
+there in fault-injection tests (see :mod:`service.retrain_worker`).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,11 +88,12 @@ class Index:
 class Registry:
     """Versions under ``home/models`` and the index that names them."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, checkpoint: Callable[[str], None] | None = None):
         self.home = Path(home)
         self.models_dir = self.home / MODELS_DIR
         self.index_path = self.home / INDEX_FILE
         self.lock_path = self.home / LOCK_FILE
+        self._checkpoint = checkpoint or (lambda phase: None)
 
     # -- reading -----------------------------------------------------------
 
@@ -111,15 +121,18 @@ class Registry:
         return self.models_dir / version
 
     def load(self, version: str, index: Index | None = None) -> Model:
-        """Load ``version`` after checking its joblib file against the index's SHA-256."""
+        """Load ``version`` after checking its joblib file and manifest against the
+        index's SHA-256s (a file the index does not list is never unpickled)."""
         entry = (index or self.read()).entry(version)
-        estimator, manifest = load_artifact(self.path(version), expected_sha256=entry["sha256"])
+        estimator, manifest = load_artifact(self.path(version), expected_sha256=entry["sha256"],
+                                            expected_manifest_sha256=entry.get("manifest_sha256"))
         return Model(estimator, manifest)
 
     def manifest(self, version: str) -> dict:
-        """The manifest of a listed version (metadata only; no joblib is loaded)."""
-        self.read().entry(version)
-        return read_manifest(self.path(version))
+        """The manifest of a listed version, checked against the index (metadata only;
+        no joblib is loaded)."""
+        entry = self.read().entry(version)
+        return read_manifest(self.path(version), entry.get("manifest_sha256"))
 
     # -- writing -----------------------------------------------------------
 
@@ -160,6 +173,7 @@ class Registry:
         try:
             manifest = save_artifact(tmp, estimator, manifest)
             fsync_dir(tmp)
+            self._checkpoint("writing")
             os.rename(tmp, final)
             fsync_dir(self.models_dir)
         except BaseException:
@@ -168,8 +182,10 @@ class Registry:
         with file_lock(self.lock_path):
             data = self._read_raw()
             data["versions"][version] = {
-                "sha256": manifest["artifact_sha256"], "status": status, "reason": reason,
-                "created": manifest["created"], "status_changed": _now(), **details}
+                "sha256": manifest["artifact_sha256"],
+                "manifest_sha256": sha256_file(final / MANIFEST_FILE), "status": status,
+                "reason": reason, "created": manifest["created"], "status_changed": _now(),
+                **details}
             self._write_raw(data)
         return manifest
 
@@ -194,7 +210,7 @@ class Registry:
                 data["versions"][previous].update(status="retired", status_changed=_now())
                 data["versions"][version].update(status="active", status_changed=_now())
                 data["active"] = version
-                self._write_raw(data)
+                self._write_raw(data, before_replace=lambda: self._checkpoint("promoting"))
         return previous, self.read()
 
     def set_status(self, version: str, status: str, reason: str) -> None:
@@ -216,9 +232,10 @@ class Registry:
     def _read_raw(self) -> dict:
         return json.loads(self.index_path.read_text(encoding="utf-8"))
 
-    def _write_raw(self, data: dict) -> None:
+    def _write_raw(self, data: dict, before_replace: Callable[[], None] | None = None) -> None:
         write_atomically(self.index_path,
-                         json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
+                         json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"),
+                         before_replace)
 
     def _import_bundled(self, bundled_dir: Path, activate: bool) -> str:
         manifest = read_manifest(bundled_dir)
@@ -238,7 +255,8 @@ class Registry:
             fsync_dir(tmp)
             os.rename(tmp, final)
             fsync_dir(self.models_dir)
-        entry = {"sha256": sha, "status": "active" if activate else "candidate",
+        entry = {"sha256": sha, "manifest_sha256": sha256_file(final / MANIFEST_FILE),
+                 "status": "active" if activate else "candidate",
                  "reason": "bundled default model", "created": manifest.get("created", _now()),
                  "status_changed": _now(), "kind": "bundled"}
         if activate:
@@ -255,3 +273,8 @@ class Registry:
             if not (pid.isdigit() and pid_alive(int(pid))):
                 log.warning("removing %s, left by an interrupted write", path)
                 shutil.rmtree(path, ignore_errors=True)
+        for path in self.home.glob(f".{INDEX_FILE}.*.tmp"):  # see temporary_name()
+            pid = path.name.split(".")[-2]
+            if not (pid.isdigit() and pid_alive(int(pid))):
+                log.warning("removing %s, left by an interrupted registry update", path)
+                path.unlink(missing_ok=True)

@@ -6,7 +6,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -19,16 +19,35 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes,
+                     before_replace: Callable[[], None] | None = None) -> None:
     """Replace ``path`` by ``data`` so that readers see the old or the new file,
-    never a mix, and the new one survives a power loss once this returns."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    never a mix, and the new one survives a power loss once this returns.
+
+    The data goes to ``.<name>.<pid>.tmp`` first; if writing it fails (disk
+    full, read-only), the temporary file is removed and ``path`` is untouched.
+    ``before_replace`` runs once the temporary file is durable, just before
+    the rename (a fault-injection checkpoint, see service/retrain_worker.py).
+    """
+    tmp = temporary_name(path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if before_replace is not None:
+            before_replace()
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     fsync_dir(path.parent)
+
+
+def temporary_name(path: Path, pid: int | None = None) -> Path:
+    """Where :func:`write_atomically` writes ``path`` first (``pid``: this process)."""
+    return path.with_name(f".{path.name}.{os.getpid() if pid is None else pid}.tmp")
 
 
 @contextlib.contextmanager

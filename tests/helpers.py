@@ -107,6 +107,21 @@ class ServerHandle:
         self.process.wait(timeout=30)
         return [victim.pid for victim in victims]
 
+    def wait_started(self, seconds: float = SERVER_START_SECONDS) -> None:
+        """Until /healthz answers 200 (a worker runs, with or without a model)."""
+        import requests
+
+        deadline = time.monotonic() + seconds
+        while True:
+            assert self.process.poll() is None, f"server exited:\n{self.log_text()}"
+            assert time.monotonic() < deadline, f"server not started:\n{self.log_text()}"
+            try:
+                if requests.get(f"{self.base}/healthz", timeout=5).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+
     def wait_ready(self, workers: int, seconds: float = SERVER_START_SECONDS) -> None:
         """Until /readyz answers 200 ``2 * workers`` times in a row (every worker loaded)."""
         import requests
@@ -126,14 +141,16 @@ class ServerHandle:
 
 
 @contextlib.contextmanager
-def server_process(home: Path, workers: int = 2,
-                   env: Mapping[str, str] | None = None) -> Iterator[ServerHandle]:
+def server_process(home: Path, workers: int = 2, env: Mapping[str, str] | None = None,
+                   wait: bool = True) -> Iterator[ServerHandle]:
     """``headline-sieve serve --home HOME --host 127.0.0.1 --port FREE --workers N``.
 
     Yields once every worker has a model loaded; stops the server with SIGTERM
     (SIGKILL if it hangs) unless the test killed it already. The server's
     stdout and stderr (gunicorn, the service's log, retraining jobs) go to
     ``server-<port>.log`` beside the home directory. ``env`` adds variables.
+    ``wait=False``: yield at once (the test waits itself, e.g. with
+    :meth:`ServerHandle.wait_started` when no model can load).
     """
     port = free_port()
     log_path = Path(home).parent / f"server-{port}.log"
@@ -144,7 +161,8 @@ def server_process(home: Path, workers: int = 2,
             env=server_env(home, env), stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
     handle = ServerHandle(f"http://127.0.0.1:{port}", port, process, log_path, Path(home))
     try:
-        handle.wait_ready(workers)
+        if wait:
+            handle.wait_ready(workers)
         yield handle
     finally:
         if process.poll() is None:
