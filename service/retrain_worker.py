@@ -4,6 +4,13 @@ Started by :func:`service.jobs.launch`. It marks the job running with its
 pid, beats a heartbeat while it works, and records the result or the error.
 Whatever happens to this process, the server is unaffected; if it dies
 without recording anything, the job is marked failed by the next reader.
+
+Fault injection, for tests only: if the environment variable
+``HEADLINE_SIEVE_TEST_STOP_AT`` names a phase (:data:`PHASES`), this process
+sends itself SIGSTOP when it reaches that phase, so that a test can kill -9
+the service at a known point (tests/test_reliability_crash.py). The
+variable is read only here, never by the server; unset (the default),
+nothing happens.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import threading
 
@@ -18,6 +26,20 @@ from service.config import settings_from_json
 from service.jobs import HEARTBEAT_SECONDS, JobStore
 
 log = logging.getLogger("service.retrain_worker")
+
+STOP_AT_ENV = "HEADLINE_SIEVE_TEST_STOP_AT"
+# training: labels read, nothing fitted; writing: the candidate is complete in its
+# temporary directory, not renamed; promoting: candidate listed, the index with the
+# new active pointer durable beside registry.json, not renamed over it; promoted:
+# pointer flipped, the job's result not recorded yet.
+PHASES = ("training", "writing", "promoting", "promoted")
+
+
+def checkpoint(phase: str) -> None:
+    """Stop this process (SIGSTOP) at ``phase`` if :data:`STOP_AT_ENV` names it."""
+    if os.environ.get(STOP_AT_ENV) == phase:
+        log.warning("%s=%s: stopping at this phase (fault-injection test)", STOP_AT_ENV, phase)
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def _heartbeat(jobs: JobStore, job_id: str, stop: threading.Event) -> None:
@@ -38,7 +60,8 @@ def run_job(settings, job_id: str) -> bool:
         from service.retraining import RetrainError, retrain  # heavy imports after 'running'
 
         try:
-            result = retrain(settings, job_id, lambda stage, f: jobs.progress(job_id, stage, f))
+            result = retrain(settings, job_id, lambda stage, f: jobs.progress(job_id, stage, f),
+                             checkpoint)
         except RetrainError as exc:
             jobs.fail(job_id, str(exc))
             return False

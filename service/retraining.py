@@ -45,6 +45,7 @@ from training.evaluation import evaluate
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], None]
+Checkpoint = Callable[[str], None]
 
 
 class RetrainError(Exception):
@@ -196,15 +197,19 @@ def _adaptation_params(estimator) -> dict | None:
             "similarity_power": estimator.similarity_power, "margin": estimator.margin}
 
 
-def retrain(settings: Settings, job_id: str, progress: Progress) -> dict:
+def retrain(settings: Settings, job_id: str, progress: Progress,
+            checkpoint: Checkpoint | None = None) -> dict:
     """Run one retraining: fit, evaluate, register and maybe promote a candidate.
 
     Returns the job result (``version``, ``decision``, ``reason``,
     ``candidate_metrics``, ``active_metrics``, ...). Raises
-    :class:`RetrainError` when there is nothing to train on.
+    :class:`RetrainError` when there is nothing to train on. ``checkpoint`` is
+    called with each phase's name (``training``, then the registry's
+    ``writing`` and ``promoting``, then ``promoted``) for fault-injection tests.
     """
+    checkpoint = checkpoint or (lambda phase: None)
     started = time.perf_counter()
-    registry = Registry(settings.home)
+    registry = Registry(settings.home, checkpoint=checkpoint)
     progress("loading the active model and the labels", 0.05)
     index = registry.read()
     active = registry.load(index.active, index)
@@ -216,6 +221,7 @@ def retrain(settings: Settings, job_id: str, progress: Progress) -> dict:
     log.info("job %s: %s mode, %d training labels, %d held out", job_id, mode, len(train),
              len(holdout))
     labels_info = {"total": len(rows), "train": len(train), "holdout": len(holdout)}
+    checkpoint("training")
     if mode == "corpora":
         estimator, details = _fit_with_corpora(settings, active, rows, train, holdout, progress)
     else:
@@ -246,5 +252,7 @@ def retrain(settings: Settings, job_id: str, progress: Progress) -> dict:
             reason = f"{exc}; the candidate was compared with the old one, retrain to compare again"
             registry.set_status(version, "rejected", reason)
             result.update(decision="rejected", reason=reason)
+        else:
+            checkpoint("promoted")
     log.info("job %s: %s %s (%s)", job_id, decision, version, reason)
     return result

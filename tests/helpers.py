@@ -165,12 +165,29 @@ def server_process(home: Path, workers: int = 2, env: Mapping[str, str] | None =
             handle.wait_ready(workers)
         yield handle
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                handle.kill_everything()
+        _stop(handle)
+
+
+def _stop(handle: ServerHandle) -> None:
+    """SIGTERM the master (SIGKILL if it hangs), then SIGKILL whatever it started
+    that is still there (e.g. a retraining process a test stopped with SIGSTOP)."""
+    import psutil
+
+    if handle.process.poll() is not None:
+        return
+    try:
+        started = psutil.Process(handle.process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        started = []
+    handle.process.send_signal(signal.SIGTERM)
+    try:
+        handle.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        handle.kill_everything()
+    for child in started:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if child.is_running():
+                child.kill()
 
 
 @contextlib.contextmanager
