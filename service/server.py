@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 METRICS_DIR = "prometheus"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_NEWER_GUNICORN_OPTIONS = frozenset({"control_socket_disable"})
 
 
 def prepare_metrics_dir(home: Path) -> Path:
@@ -51,6 +52,10 @@ def gunicorn_options(settings: Settings) -> dict:
         "errorlog": "-",
         "child_exit": _child_exit,
         "proc_name": "headline-sieve",
+        # gunicorn >= 25.1 otherwise opens a management socket (worker count,
+        # shutdown) at $HOME/.gunicorn/gunicorn.ctl, one path shared by every
+        # instance of the user; the service needs none.
+        "control_socket_disable": True,
     }
 
 
@@ -74,6 +79,8 @@ def serve(settings: Settings) -> None:
     class _Application(BaseApplication):
         def load_config(self) -> None:
             for key, value in gunicorn_options(settings).items():
+                if key in _NEWER_GUNICORN_OPTIONS and key not in self.cfg.settings:
+                    continue  # an older gunicorn without that feature
                 self.cfg.set(key, value)
 
         def load(self):
