@@ -3,21 +3,37 @@
 Views raise :class:`ApiError`; Werkzeug's HTTP errors (404, 405, 413, ...)
 and any unexpected exception are turned into the same shape. A traceback
 is logged, never sent.
+
+Storage failures (the home directory's disk is full, read-only or failing)
+are not bugs of the request: a full disk answers 507 ``storage_full``, a
+read-only or failing one 503 ``storage_unavailable`` with ``Retry-After``,
+each with one clear log line. SQLite often reports a full disk as a mere
+"disk I/O error" (e.g. when its shared-memory file cannot grow), so an I/O
+error with less than :data:`MIN_FREE_BYTES` free in the home directory
+counts as a full disk. Whatever was being written is rolled back
+(SQLite transactions, registry files written beside and renamed), so the
+request can simply be retried once the operator has made room.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+import sqlite3
+from pathlib import Path
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from service.storage import storage_problem
 
 log = logging.getLogger(__name__)
 
 _CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "body_too_large",
           415: "unsupported_media_type", 422: "invalid_value", 500: "internal_error",
-          503: "unavailable"}
+          503: "unavailable", 507: "storage_full"}
+MIN_FREE_BYTES = 1 << 20
 
 
 class ApiError(Exception):
@@ -77,7 +93,49 @@ def _handle_unexpected(exc: Exception) -> Response:
                           "the server failed to handle this request; the error is in its log")
 
 
+def _nearly_full(directory: Path | None) -> bool:
+    if directory is None:
+        return False
+    try:
+        return shutil.disk_usage(directory).free < MIN_FREE_BYTES
+    except OSError:
+        return False
+
+
+def storage_error(exc: BaseException, home: Path | None = None) -> ApiError | None:
+    """The 507/503 answer for a storage failure, None for any other error.
+
+    ``home``: the directory written to, whose free space tells a full disk
+    from a failing one when the error does not say which.
+    """
+    problem = storage_problem(exc)
+    if problem == "unwritable" and _nearly_full(home):
+        problem = "full"
+    if problem == "full":
+        return ApiError(507, "storage_full", "the service's disk is full; the request changed "
+                        "nothing: retry once the operator has made room")
+    if problem == "unwritable":
+        return ApiError(503, "storage_unavailable", "the service cannot write to its home "
+                        "directory now (read-only, locked or failing); "
+                        "the request changed nothing: retry later", headers={"Retry-After": "30"})
+    return None
+
+
+def _handle_storage(exc: Exception) -> Response:
+    from service.state import get_state
+
+    error = storage_error(exc, get_state().settings.home)
+    if error is None:
+        return _handle_unexpected(exc)
+    log.error("%s %s: storage failure, answered %d: %s: %s%s", request.method, request.path,
+              error.status, exc.__class__.__name__, exc,
+              f" ({exc.sqlite_errorname})" if getattr(exc, "sqlite_errorname", None) else "")
+    return _handle_api_error(error)
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(sqlite3.OperationalError, _handle_storage)
+    app.register_error_handler(OSError, _handle_storage)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from service.config import Settings
 from service.labels import database_path
-from service.storage import database, pid_alive, transaction
+from service.storage import create_schema, database, pid_alive, transaction
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,7 @@ class JobStore:
     def __init__(self, home: Path):
         self.path = database_path(home)
         Path(home).mkdir(parents=True, exist_ok=True)
-        with database(self.path) as connection:
-            connection.executescript(_SCHEMA)
+        create_schema(self.path, _SCHEMA)
 
     def create(self, mode: str, token: str | None) -> str:
         """Insert a queued job and return its id; :class:`JobRunning` if one is active."""

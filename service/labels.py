@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from service.storage import database, transaction
+from service.storage import create_schema, database, transaction
 
 DATABASE_FILE = "labels.sqlite3"
 LABEL_VALUES = ("substantive", "clickbait")  # index = class of model.LABELS
@@ -57,8 +57,7 @@ class LabelStore:
     def __init__(self, home: Path):
         self.path = database_path(home)
         Path(home).mkdir(parents=True, exist_ok=True)
-        with database(self.path) as connection:
-            connection.executescript(_SCHEMA)
+        create_schema(self.path, _SCHEMA)
 
     def add(self, labels: Sequence[NewLabel], token: str | None) -> list[int]:
         """Store ``labels`` in one transaction (all or none); return their ids.

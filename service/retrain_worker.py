@@ -24,6 +24,7 @@ import threading
 
 from service.config import settings_from_json
 from service.jobs import HEARTBEAT_SECONDS, JobStore
+from service.storage import storage_problem
 
 log = logging.getLogger("service.retrain_worker")
 
@@ -68,13 +69,26 @@ def run_job(settings, job_id: str) -> bool:
         jobs.succeed(job_id, result)
         return True
     except BaseException as exc:
-        log.exception("retraining job %s failed", job_id)
-        jobs.fail(job_id, f"retraining failed: {exc.__class__.__name__}: {exc}".strip())
+        jobs.fail(job_id, _failure(job_id, exc))
         if not isinstance(exc, Exception):
             raise
         return False
     finally:
         stop.set()
+
+
+def _failure(job_id: str, exc: BaseException) -> str:
+    """The job's error message; logged in one line for a disk problem, with the
+    traceback for anything else."""
+    problem = storage_problem(exc)
+    if problem is None:
+        log.exception("retraining job %s failed", job_id)
+        return f"retraining failed: {exc.__class__.__name__}: {exc}".strip()
+    state = "full" if problem == "full" else "read-only or failing"
+    message = (f"retraining failed: the disk of the home directory is {state} ({exc}); "
+               "nothing was registered: make room and retrain")
+    log.error("job %s: %s", job_id, message)
+    return message
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,16 @@
 """Run the app under gunicorn (``headline-sieve serve``), never Flask's dev server.
 
 The master prepares the home directory (registry with the bundled model,
-stale jobs failed) and an empty Prometheus multiprocess directory
-(``home/prometheus``) before forking; each worker then builds its own app
-with :func:`service.app.create_app`. ``child_exit`` tells the metrics
-library that a worker died, so its live gauges are dropped.
+stale jobs failed) and an empty Prometheus multiprocess directory before
+forking; each worker then builds its own app with
+:func:`service.app.create_app`. ``child_exit`` tells the metrics library
+that a worker died, so its live gauges are dropped.
+
+The metrics directory is a private temporary directory in memory
+(``/dev/shm`` where there is one), removed when the server stops, not a
+folder of the home directory: the library writes its files through
+``mmap``, and a page that cannot be allocated on a full disk kills the
+worker with SIGBUS.
 """
 
 from __future__ import annotations
@@ -12,23 +18,25 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from service.config import Settings
 
 log = logging.getLogger(__name__)
 
-METRICS_DIR = "prometheus"
+METRICS_PREFIX = "headline-sieve-metrics-"
+SHARED_MEMORY = Path("/dev/shm")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _NEWER_GUNICORN_OPTIONS = frozenset({"control_socket_disable"})
 
 
-def prepare_metrics_dir(home: Path) -> Path:
-    """An empty multiprocess metrics directory under ``home``, exported in the
+def prepare_metrics_dir() -> Path:
+    """A new, empty multiprocess metrics directory in memory (``/dev/shm`` if it
+    is there and writable, else the temporary directory), exported in the
     environment before the metrics library is imported anywhere."""
-    directory = Path(home) / METRICS_DIR
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
+    base = SHARED_MEMORY if os.access(SHARED_MEMORY, os.W_OK) else None
+    directory = Path(tempfile.mkdtemp(prefix=METRICS_PREFIX, dir=base))
     os.environ[MULTIPROC_ENV] = str(directory)
     return directory
 
@@ -61,20 +69,37 @@ def gunicorn_options(settings: Settings) -> dict:
 
 def serve(settings: Settings) -> None:
     """Prepare ``settings.home`` and run gunicorn until it is stopped (SIGINT/SIGTERM)."""
-    from gunicorn.app.base import BaseApplication
-
     logging.getLogger("service").setLevel(settings.log_level.upper())
     settings.home.mkdir(parents=True, exist_ok=True)
-    prepare_metrics_dir(settings.home)
+    metrics_dir = prepare_metrics_dir()  # before anything imports the metrics library
+    try:
+        version = _prepare_home(settings)
+        log.info("serving model %s from %s on http://%s:%d with %d worker(s)", version,
+                 settings.home, settings.host, settings.port, settings.workers)
+        _run_gunicorn(settings)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _prepare_home(settings: Settings) -> str:
+    """Registry, database schemas and dead jobs, before any worker starts; the
+    active version."""
     from service.jobs import JobStore
+    from service.labels import LabelStore
     from service.registry import Registry
+    from service.state import tolerating_storage
+    from service.tokens import TokenStore
 
     version = Registry(settings.home).ensure_initialized().active
-    reaped = JobStore(settings.home).reap()
-    if reaped:
-        log.warning("%d retraining job(s) left running by a stopped server marked failed", reaped)
-    log.info("serving model %s from %s on http://%s:%d with %d worker(s)", version,
-                settings.home, settings.host, settings.port, settings.workers)
+    jobs = JobStore(settings.home)
+    LabelStore(settings.home)
+    TokenStore(settings.home)
+    tolerating_storage(lambda: _report_reaped(jobs.reap()), True, "marking dead jobs failed")
+    return version
+
+
+def _run_gunicorn(settings: Settings) -> None:
+    from gunicorn.app.base import BaseApplication
 
     class _Application(BaseApplication):
         def load_config(self) -> None:
@@ -89,3 +114,8 @@ def serve(settings: Settings) -> None:
             return create_app(settings)
 
     _Application().run()
+
+
+def _report_reaped(count: int) -> None:
+    if count:
+        log.warning("%d retraining job(s) left running by a stopped server marked failed", count)

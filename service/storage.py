@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# errno values and SQLite result codes meaning "no room left" or "cannot write here now".
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_UNWRITABLE_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+_UNWRITABLE_SQLITE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_BUSY",
+                      "SQLITE_LOCKED", "SQLITE_PERM")
+_UNWRITABLE_MESSAGES = ("readonly database", "disk I/O error", "unable to open database file",
+                        "database is locked")
 
 
 def fsync_dir(path: Path) -> None:
@@ -89,6 +101,42 @@ def connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("PRAGMA busy_timeout=30000")
     return connection
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """``"full"``, ``"unwritable"`` or None: whether ``exc`` is a failure of the
+    disk (full; read-only, locked or failing) rather than of the code."""
+    if isinstance(exc, sqlite3.OperationalError):
+        name, text = getattr(exc, "sqlite_errorname", "") or "", str(exc)
+        if name == "SQLITE_FULL" or "database or disk is full" in text:
+            return "full"
+        if name.startswith(_UNWRITABLE_SQLITE) or any(m in text for m in _UNWRITABLE_MESSAGES):
+            return "unwritable"
+        return None
+    if isinstance(exc, OSError) and exc.errno is not None:
+        if exc.errno in _FULL_ERRNOS:
+            return "full"
+        if exc.errno in _UNWRITABLE_ERRNOS:
+            return "unwritable"
+    return None
+
+
+def create_schema(path: Path, script: str) -> None:
+    """Run ``script`` (``CREATE ... IF NOT EXISTS``) on the database ``path``.
+
+    If the disk is full or read-only but the database exists already, the
+    failure is logged and ignored: the schema is there, reads can go on and
+    writes will fail (503/507) until the disk is fixed. A worker that starts
+    meanwhile (gunicorn replaced one) must not fail to boot: gunicorn stops
+    the whole server when a worker cannot boot.
+    """
+    try:
+        with database(path) as connection:
+            connection.executescript(script)
+    except (sqlite3.OperationalError, OSError) as exc:
+        if storage_problem(exc) is None or not Path(path).exists():
+            raise
+        log.warning("%s cannot be written now (%s); using it as it is", path, exc)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
-from service.storage import database, transaction
+from service.storage import create_schema, database, transaction
 
 TOKENS_FILE = "tokens.sqlite3"
 TOKEN_PREFIX = "hs_"
@@ -46,8 +46,7 @@ class TokenStore:
     def __init__(self, home: Path):
         self.path = Path(home) / TOKENS_FILE
         Path(home).mkdir(parents=True, exist_ok=True)
-        with database(self.path) as connection:
-            connection.execute(_SCHEMA)
+        create_schema(self.path, _SCHEMA)
 
     def create(self, name: str) -> str:
         """Store a new token called ``name``; return the token (the only copy)."""

@@ -142,18 +142,19 @@ class ServerHandle:
 
 @contextlib.contextmanager
 def server_process(home: Path, workers: int = 2, env: Mapping[str, str] | None = None,
-                   wait: bool = True) -> Iterator[ServerHandle]:
+                   wait: bool = True, log_dir: Path | None = None) -> Iterator[ServerHandle]:
     """``headline-sieve serve --home HOME --host 127.0.0.1 --port FREE --workers N``.
 
     Yields once every worker has a model loaded; stops the server with SIGTERM
     (SIGKILL if it hangs) unless the test killed it already. The server's
     stdout and stderr (gunicorn, the service's log, retraining jobs) go to
-    ``server-<port>.log`` beside the home directory. ``env`` adds variables.
+    ``server-<port>.log`` in ``log_dir`` (default: beside the home directory).
+    ``env`` adds variables.
     ``wait=False``: yield at once (the test waits itself, e.g. with
     :meth:`ServerHandle.wait_started` when no model can load).
     """
     port = free_port()
-    log_path = Path(home).parent / f"server-{port}.log"
+    log_path = Path(log_dir or Path(home).parent) / f"server-{port}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "serve", "--home", str(home),
