@@ -17,6 +17,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
+from model.textarrays import CodePoints, code_points
+
 SEGMENTERS = ("rjieba", "jieba")
 
 
@@ -86,6 +88,10 @@ class StyleFeatures(TransformerMixin, BaseEstimator):
     "source: claim"), digits, Latin letters share, second person, count of
     bait phrases, count of gossip and fashion terms, and three length buckets
     in Han characters.
+
+    :meth:`transform` works on the whole batch at once (numpy over the code
+    points, one substring scan per phrase); :meth:`transform_one_by_one` is the
+    plain per-headline definition it must equal.
     """
 
     _NAMES = (
@@ -99,6 +105,15 @@ class StyleFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Sequence[str]) -> sp.csr_matrix:
+        """Style features, sparse CSR float64 of shape (n headlines, 13)."""
+        texts = list(X)
+        points = code_points(texts)
+        if points is None:  # not all str, or unpaired surrogates
+            return self.transform_one_by_one(texts)
+        return sp.csr_matrix(style_rows(texts, points))
+
+    def transform_one_by_one(self, X: Sequence[str]) -> sp.csr_matrix:
+        """The reference definition of :meth:`transform`, one headline at a time."""
         rows = np.zeros((len(X), len(self._NAMES)), dtype=np.float64)
         for i, text in enumerate(X):
             n = max(len(text), 1)
@@ -107,7 +122,7 @@ class StyleFeatures(TransformerMixin, BaseEstimator):
                 min(text.count("!"), 2) / 2,
                 min(text.count("?"), 2) / 2,
                 float("..." in text or "…" in text),
-                float(any(q in text for q in "“”\"「」")),
+                float(any(q in text for q in _QUOTES)),
                 float(":" in text),
                 float(bool(_DIGIT.search(text))),
                 len(_LATIN.findall(text)) / n,
@@ -122,6 +137,137 @@ class StyleFeatures(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return np.asarray(self._NAMES, dtype=object)
+
+
+_QUOTES = "“”\"「」"
+_BMP = 0x10000
+
+
+@functools.lru_cache(maxsize=1)
+def _bmp_digits() -> np.ndarray:
+    """Boolean, shape (65536,): BMP characters that ``_DIGIT`` (regex \\d) matches."""
+    table = np.zeros(_BMP, dtype=bool)
+    table[[m.start() for m in _DIGIT.finditer("".join(map(chr, range(_BMP))))]] = True
+    return table
+
+
+def _is_digit(codes: np.ndarray) -> np.ndarray:
+    """Boolean, shape of ``codes``: which code points ``_DIGIT`` matches."""
+    result = _bmp_digits()[np.minimum(codes, _BMP - 1)] & (codes < _BMP)
+    for i in np.flatnonzero(codes >= _BMP):  # rare: emoji, CJK extension B...
+        result[i] = _DIGIT.match(chr(codes[i])) is not None
+    return result
+
+
+def _equals_any(codes: np.ndarray, chars: str) -> np.ndarray:
+    """Boolean, shape of ``codes``: which code points are one of ``chars``."""
+    result = np.zeros(len(codes), dtype=bool)
+    for char in chars:
+        result |= codes == ord(char)
+    return result
+
+
+def _any(points: CodePoints, mask: np.ndarray) -> np.ndarray:
+    """1.0 where a text has a True position in ``mask``, else 0.0; shape (n,)."""
+    return (points.count_rows(mask) > 0).astype(np.float64)
+
+
+class PhraseSet:
+    """Which of a fixed list of phrases occur in each text of a batch.
+
+    Vectorised over the batch's code points: only positions whose character
+    starts some phrase are looked at; phrases of up to 3 characters are
+    matched by one packed integer key (21 bits per character), longer ones
+    character by character. A phrase that cannot be matched that way (empty,
+    or starting outside the BMP) is found by a substring scan.
+    """
+
+    def __init__(self, phrases: Sequence[str]):
+        self.phrases = tuple(phrases)
+        self._first = np.zeros(_BMP, dtype=bool)
+        self._short: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._long: list[tuple[int, tuple[int, ...]]] = []
+        self._scanned: list[int] = []
+        short: dict[int, list[tuple[int, int]]] = {}
+        for index, phrase in enumerate(self.phrases):
+            if not phrase or ord(phrase[0]) >= _BMP:
+                self._scanned.append(index)
+                continue
+            self._first[ord(phrase[0])] = True
+            if len(phrase) <= 3:
+                short.setdefault(len(phrase), []).append((_pack(phrase), index))
+            else:
+                self._long.append((index, tuple(map(ord, phrase))))
+        for length, entries in short.items():
+            entries.sort()
+            self._short[length] = (np.asarray([k for k, _ in entries], dtype=np.int64),
+                                   np.asarray([i for _, i in entries], dtype=np.int64))
+
+    def counts(self, texts: list[str], points: CodePoints) -> np.ndarray:
+        """Per text, how many distinct phrases occur in it; int64, shape (n,)."""
+        codes = points.codes
+        starts = np.flatnonzero(self._first[np.minimum(codes, _BMP - 1)] & (codes < _BMP))
+        found_rows, found_ids = [], []
+        for length, (keys, ids) in self._short.items():
+            at = points.starting_inside(starts, length)
+            key = codes[at]
+            for k in range(1, length):
+                key = (key << 21) | codes[at + k]
+            slot = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+            hit = keys[slot] == key
+            found_rows.append(points.rows[at[hit]])
+            found_ids.append(ids[slot[hit]])
+        for index, chars in self._long:
+            at = points.starting_inside(starts, len(chars))
+            for k, char in enumerate(chars):
+                at = at[codes[at + k] == char]
+            found_rows.append(points.rows[at])
+            found_ids.append(np.full(len(at), index, dtype=np.int64))
+        for index in self._scanned:
+            rows = [i for i, text in enumerate(texts) if self.phrases[index] in text]
+            found_rows.append(np.asarray(rows, dtype=np.int64))
+            found_ids.append(np.full(len(rows), index, dtype=np.int64))
+        pairs = np.unique(np.concatenate(found_rows) * len(self.phrases)
+                          + np.concatenate(found_ids))
+        return np.bincount(pairs // len(self.phrases), minlength=points.n_texts)
+
+
+def _pack(text: str) -> int:
+    """Up to 3 characters as one integer, 21 bits each (the first highest)."""
+    key = 0
+    for char in text:
+        key = (key << 21) | ord(char)
+    return key
+
+
+_BAIT = PhraseSet(BAIT_PHRASES)
+_GOSSIP = PhraseSet(GOSSIP_TERMS)
+
+
+def style_rows(texts: list[str], points: CodePoints) -> np.ndarray:
+    """Dense style features, float64 of shape (n, 13), equal to
+    :meth:`StyleFeatures.transform_one_by_one` (same integer counts, same divisions)."""
+    codes = points.codes
+    han = points.count_rows((codes >= 0x4E00) & (codes <= 0x9FFF))
+    latin = points.count_rows(((codes >= 65) & (codes <= 90)) | ((codes >= 97) & (codes <= 122)))
+    dots = codes == ord(".")
+    triple_dot = dots[:-2] & dots[1:-1] & dots[2:] & points.inside(3)
+    columns = [
+        np.minimum(points.count_rows(codes == ord("!")), 2) / 2,
+        np.minimum(points.count_rows(codes == ord("?")), 2) / 2,
+        np.maximum(_any(points, triple_dot), _any(points, codes == ord("…"))),
+        _any(points, _equals_any(codes, _QUOTES)),
+        _any(points, codes == ord(":")),
+        _any(points, _is_digit(codes)),
+        latin / np.maximum(points.lengths, 1),
+        _any(points, (codes == ord("你")) | (codes == ord("您"))),
+        np.minimum(_BAIT.counts(texts, points), 3) / 3,
+        np.minimum(_GOSSIP.counts(texts, points), 3) / 3,
+        (han < 12).astype(np.float64),
+        ((han >= 12) & (han < 24)).astype(np.float64),
+        (han >= 24).astype(np.float64),
+    ]
+    return np.column_stack(columns) if texts else np.zeros((0, len(columns)))
 
 
 def build_features(

@@ -1,0 +1,552 @@
+"""Scoring-time transform of a fitted feature union, vectorised over the batch.
+
+:func:`transform` returns exactly what ``union.transform(texts)`` returns for
+a union made by :func:`model.features.build_features` (same CSR matrix: same
+columns, same float32 TF-IDF values, same float64 result), without a Python
+loop over n-grams: the fitted vocabularies are compiled once per union into
+integer lookup tables, and a batch is counted with numpy.
+
+- Character n-grams (up to 3 characters) are integer keys of 21 bits per
+  character, computed for every position of the batch's code points at once.
+- Word n-grams: the batch is segmented in one call on the newline-joined
+  text (jieba and rjieba cut each newline-free stretch on its own, so this
+  equals one call per headline; checked per batch), each token is mapped to
+  an integer id with one dict lookup, and bigrams are pairs of ids.
+- TF-IDF weighting and L2 normalisation use scikit-learn's own arithmetic on
+  the count matrix (same dtype, same in-place operations).
+
+Anything this module does not recognise (another transformer, a weighted or
+``set_output`` union, ``char_wb``, a custom tokenizer or preprocessor, longer
+n-grams) falls back to ``union.transform``. The compiled tables live in a
+weak cache beside the union, never in the pickled model.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import weakref
+from collections.abc import Sequence
+from itertools import repeat
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+from sklearn.utils.sparsefuncs_fast import (inplace_csr_row_normalize_l1,
+                                            inplace_csr_row_normalize_l2)
+
+from model.features import Segmenter, StyleFeatures, _cut_function, style_rows
+from model.textarrays import SEPARATOR, CodePoints, code_points, joined_code_points
+
+log = logging.getLogger(__name__)
+
+_BITS = 21  # bits per character in a packed character n-gram key
+_BMP_BITS = 16  # bits per character in a packed short token
+_MAX_CHAR_N = 3  # 3 x 21 bits fit an int64
+_UNKNOWN, _DROP, _SEPARATOR = 0, -1, -2  # token ids besides the vocabulary's (1, 2, ...)
+_STORED = 4  # added to a token id in a KeyTable (whose "absent" is -1)
+_NORMALIZERS = {"l2": inplace_csr_row_normalize_l2, "l1": inplace_csr_row_normalize_l1}
+
+
+class KeyTable:
+    """A read-only int64 -> int64 hash map with vectorised lookups.
+
+    Open addressing with linear probing in a table of at least 4x the keys
+    (Fibonacci hashing: the top bits of key x 0x9E3779B97F4A7C15 mod 2^64);
+    all keys must be >= 0.
+    """
+
+    _EMPTY = -1
+    _MULTIPLIER = np.int64(0x9E3779B97F4A7C15 - (1 << 64))  # the same bits, as int64
+
+    def __init__(self, keys, values):
+        keys = np.asarray(keys, dtype=np.int64)
+        values = np.asarray(values, dtype=np.int64)
+        bits = max(4, int(np.ceil(np.log2(max(len(keys), 1) * 4))))
+        self._shift = 64 - bits
+        self._mask = (1 << bits) - 1
+        self._keys = np.full(1 << bits, self._EMPTY, dtype=np.int64)
+        self._values = np.full(1 << bits, -1, dtype=np.int64)
+        slots = self._slots(keys)
+        pending = np.arange(len(keys))
+        while pending.size:  # each round places one key in each free slot asked for
+            free = pending[self._keys[slots[pending]] == self._EMPTY]
+            taken, first = np.unique(slots[free], return_index=True)
+            winners = free[first]
+            self._keys[taken] = keys[winners]
+            self._values[taken] = values[winners]
+            placed = np.zeros(len(keys), dtype=bool)
+            placed[winners] = True
+            pending = pending[~placed[pending]]
+            slots[pending] = (slots[pending] + 1) & self._mask
+
+    def _slots(self, keys: np.ndarray) -> np.ndarray:
+        # int64 products wrap modulo 2^64; the arithmetic shift and the mask
+        # keep the product's top bits.
+        return ((keys * self._MULTIPLIER) >> self._shift) & self._mask
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """The value of each key, -1 where absent; int64, shape of ``keys``."""
+        slots = self._slots(keys)
+        stored = self._keys[slots]
+        result = self._values[slots]  # -1 at empty slots
+        probing = np.flatnonzero((stored != keys) & (stored != self._EMPTY))
+        result[probing] = -1
+        while probing.size:  # keys that collided: walk on to their own slot or a gap
+            slots[probing] = (slots[probing] + 1) & self._mask
+            stored = self._keys[slots[probing]]
+            hit = stored == keys[probing]
+            result[probing[hit]] = self._values[slots[probing[hit]]]
+            probing = probing[~hit & (stored != self._EMPTY)]
+        return result
+
+
+class _Ngrams:
+    """N-grams of a batch found in a vocabulary, as ``rows`` (text index) and
+    ``columns`` (vocabulary index) arrays, int64, added part by part."""
+
+    def __init__(self, n_texts: int):
+        self.n_texts = n_texts
+        self.rows: list[np.ndarray] = []
+        self.columns: list[np.ndarray] = []
+
+    def add(self, rows: np.ndarray, columns: np.ndarray) -> None:
+        self.rows.append(rows)
+        self.columns.append(columns)
+
+    def count_matrix(self, n_columns: int, dtype) -> sp.csr_matrix:
+        """Counts, CSR of shape (n_texts, n_columns) in canonical form (sorted
+        indices, no duplicates), as ``CountVectorizer.transform`` makes it."""
+        keys = np.sort(np.concatenate(self.rows) * n_columns + np.concatenate(self.columns))
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        starts = np.flatnonzero(first)
+        counts = np.diff(starts, append=len(keys))
+        unique = keys[starts]
+        # Row boundaries by binary search: cheaper than dividing every key.
+        row_starts = np.arange(self.n_texts + 1, dtype=np.int64) * n_columns
+        indptr = np.searchsorted(unique, row_starts)
+        columns = unique - np.repeat(row_starts[:-1], np.diff(indptr))
+        matrix = sp.csr_matrix((counts.astype(dtype), columns, indptr),
+                               shape=(self.n_texts, n_columns))
+        matrix.has_canonical_format = True
+        return matrix
+
+
+class Batch:
+    """One batch of texts and what the blocks derive from it, each made once.
+
+    When no text has a newline of its own, lower-casing and segmentation
+    run once over the newline-joined batch. ``str.lower`` of the joined text
+    equals joining the lower-cased texts: a newline is neither cased nor
+    case-ignorable, so it ends the context of the final-sigma rule as the
+    end of a string does.
+    """
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        self.joined = SEPARATOR.join(texts)
+        self.separable = self.joined.count(SEPARATOR) == len(texts) - 1
+        self._points: dict[bool, CodePoints | None] = {}
+        self._lower: str | None = None
+
+    @property
+    def joined_lower(self) -> str:
+        if self._lower is None:
+            self._lower = self.joined.lower()
+        return self._lower
+
+    def lowered(self) -> list[str]:
+        if self.separable:
+            return self.joined_lower.split(SEPARATOR)
+        return [text.lower() for text in self.texts]
+
+    def points(self, lowercase: bool) -> CodePoints | None:
+        """Code points of the texts (lower-cased or not); None on unpaired surrogates."""
+        if lowercase not in self._points:
+            if self.separable:
+                joined = self.joined_lower if lowercase else self.joined
+                self._points[lowercase] = joined_code_points(joined, len(self.texts))
+            else:
+                self._points[lowercase] = code_points(self.lowered() if lowercase
+                                                      else self.texts)
+        return self._points[lowercase]
+
+
+def _tfidf(vectorizer: TfidfVectorizer, counts: sp.csr_matrix) -> sp.csr_matrix:
+    """``TfidfTransformer.transform(counts, copy=False)`` of the fitted vectorizer,
+    the same in-place operations on the same dtype."""
+    tfidf = vectorizer._tfidf
+    if vectorizer.binary:
+        counts.data.fill(1)
+    if tfidf.sublinear_tf:
+        np.log(counts.data, counts.data)
+        counts.data += 1.0
+    if hasattr(tfidf, "idf_"):
+        counts.data *= tfidf.idf_[counts.indices]
+    if tfidf.norm is not None:
+        _NORMALIZERS[tfidf.norm](counts)
+    return counts
+
+
+def _plain_vectorizer(vectorizer, analyzer: str) -> bool:
+    """True if ``vectorizer`` is a fitted TfidfVectorizer this module reproduces."""
+    return (type(vectorizer) is TfidfVectorizer and vectorizer.analyzer == analyzer
+            and vectorizer.input == "content" and vectorizer.preprocessor is None
+            and vectorizer.strip_accents is None and vectorizer.stop_words is None
+            and np.issubdtype(np.dtype(vectorizer.dtype), np.floating)
+            and isinstance(getattr(vectorizer, "vocabulary_", None), dict)
+            and hasattr(vectorizer, "_tfidf")
+            and vectorizer._tfidf.norm in (None, *_NORMALIZERS))
+
+
+class CharBlock:
+    """Character n-gram TF-IDF (``analyzer="char"``) of a fitted vectorizer."""
+
+    def __init__(self, vectorizer: TfidfVectorizer):
+        self.vectorizer = vectorizer
+        self.vocabulary = vectorizer.vocabulary_
+        self.n_columns = len(vectorizer.vocabulary_)
+        self.low, self.high = vectorizer.ngram_range
+        by_length: dict[int, tuple[list[int], list[int]]] = {
+            n: ([], []) for n in range(self.low, self.high + 1)}
+        for term, column in vectorizer.vocabulary_.items():
+            keys, columns = by_length[len(term)]
+            keys.append(_pack(term))
+            columns.append(column)
+        self.tables = {n: KeyTable(keys, columns) for n, (keys, columns) in by_length.items()
+                       if n > 1}
+        # Single characters: a direct table, code point -> column (-1: none; the
+        # last entry stands for every code point past the vocabulary's).
+        keys, columns = by_length.get(1, ([], []))
+        self.unigrams = np.full(max(keys, default=0) + 2, -1, dtype=np.int64)
+        self.unigrams[np.asarray(keys, dtype=np.int64)] = columns
+        # An n-gram of the vocabulary normally has both of its (n-1)-grams in it
+        # (min_df pruning keeps that true); then only positions where both were
+        # found need an n-gram lookup.
+        known = {n: set(keys) for n, (keys, _) in by_length.items()}
+        self.closed = all(_pack(term[:-1]) in known[len(term) - 1]
+                          and _pack(term[1:]) in known[len(term) - 1]
+                          for term in vectorizer.vocabulary_ if len(term) > self.low)
+
+    @classmethod
+    def compile(cls, vectorizer) -> "CharBlock | None":
+        if not _plain_vectorizer(vectorizer, "char"):
+            return None
+        low, high = vectorizer.ngram_range
+        if not 1 <= low <= high <= _MAX_CHAR_N:
+            return None
+        return cls(vectorizer)
+
+    def is_current(self) -> bool:
+        return self.vectorizer.vocabulary_ is self.vocabulary
+
+    def transform(self, batch: Batch) -> sp.csr_matrix | None:
+        """The vectorizer's TF-IDF of the batch (CSR), None if the batch has
+        unpaired surrogates (the caller falls back)."""
+        points = batch.points(self.vectorizer.lowercase)
+        if points is not None and _has_whitespace_runs(points):
+            # sklearn's _char_ngrams collapses them first; rare after normalisation.
+            texts = batch.lowered() if self.vectorizer.lowercase else batch.texts
+            points = code_points([self.vectorizer._white_spaces.sub(" ", t) for t in texts])
+        if points is None:
+            return None
+        counts = self._ngrams(points).count_matrix(self.n_columns, self.vectorizer.dtype)
+        return _tfidf(self.vectorizer, counts)
+
+    def _ngrams(self, points: CodePoints) -> _Ngrams:
+        found = _Ngrams(points.n_texts)
+        codes = points.codes
+        keys = codes
+        previous = None  # per position: its (n-1)-gram is in the vocabulary
+        for n in range(1, self.high + 1):
+            if n > 1:
+                keys = (keys[:-1] << _BITS) | codes[n - 1:]
+            if n < self.low:
+                continue
+            if n == 1:
+                columns = self.unigrams[np.minimum(codes, len(self.unigrams) - 1)]
+                previous = (columns >= 0) & points.inside(1)
+                found.add(points.rows[previous], columns[previous])
+                continue
+            wanted = points.inside(n)
+            if self.closed and previous is not None:
+                wanted &= previous[:-1] & previous[1:]
+            candidates = np.flatnonzero(wanted)
+            columns = self.tables[n].get(keys[candidates])
+            hit = columns >= 0
+            found.add(points.rows[candidates[hit]], columns[hit])
+            previous = np.zeros(len(keys), dtype=bool)
+            previous[candidates[hit]] = True
+        return found
+
+
+@functools.lru_cache(maxsize=1)
+def _whitespace_table() -> np.ndarray:
+    """Boolean, shape (65536,): BMP characters that are whitespace (all of Unicode's are)."""
+    return np.array([chr(c).isspace() for c in range(0x10000)], dtype=bool)
+
+
+def _has_whitespace_runs(points: CodePoints) -> bool:
+    """True if a text has two whitespace characters in a row."""
+    codes = points.codes
+    space = _whitespace_table()[np.minimum(codes, 0xFFFF)] & (codes <= 0xFFFF)
+    return bool(np.any(space[:-1] & space[1:] & points.inside(2)))
+
+
+def _pack(term: str) -> int:
+    """A character n-gram as one integer key, 21 bits per character."""
+    key = 0
+    for char in term:
+        key = (key << _BITS) | ord(char)
+    return key
+
+
+class WordBlock:
+    """Word n-gram TF-IDF of a fitted vectorizer whose tokenizer is a :class:`Segmenter`.
+
+    Token ids: 1, 2, ... for the tokens of the vocabulary's terms, 0 for any
+    other token, and two markers: whitespace tokens (which the Segmenter
+    drops) and the newline between two texts of a batch.
+    """
+
+    def __init__(self, vectorizer: TfidfVectorizer):
+        self.vectorizer = vectorizer
+        self.vocabulary = vectorizer.vocabulary_
+        self.n_columns = len(vectorizer.vocabulary_)
+        self.low, self.high = vectorizer.ngram_range
+        self.segmenter: Segmenter = vectorizer.tokenizer
+        ids: dict[str, int] = {}
+        terms = [([ids.setdefault(t, len(ids) + 1) for t in term.split(" ")], column)
+                 for term, column in vectorizer.vocabulary_.items()]
+        self.n_ids = len(ids) + 1
+        self.unigram_columns = np.full(self.n_ids, -1, dtype=np.int64)
+        packed: dict[int, tuple[list[int], list[int]]] = {}
+        for token_ids, column in terms:
+            if len(token_ids) == 1:
+                self.unigram_columns[token_ids[0]] = column
+            else:
+                keys, columns = packed.setdefault(len(token_ids), ([], []))
+                keys.append(_pack_ids(token_ids, self.n_ids))
+                columns.append(column)
+        self.tables = {n: KeyTable(keys, columns) for n, (keys, columns) in packed.items()}
+        # jieba and rjieba emit whitespace as tokens of one character (or "\r\n").
+        ids.update({chr(c): _DROP for c in range(0x10000) if chr(c).isspace()})
+        ids.update({"\r\n": _DROP, "\n": _SEPARATOR})
+        self.ids = ids
+        short = {token: i for token, i in ids.items() if _short_token_key(token) is not None}
+        self.short_tokens = KeyTable([_short_token_key(t) for t in short],
+                                     [i + _STORED for i in short.values()])
+
+    @classmethod
+    def compile(cls, vectorizer) -> "WordBlock | None":
+        if not (_plain_vectorizer(vectorizer, "word")
+                and type(vectorizer.tokenizer) is Segmenter):
+            return None
+        low, high = vectorizer.ngram_range
+        for term in vectorizer.vocabulary_:
+            tokens = term.split(" ")
+            if not low <= len(tokens) <= high or any(_blank_or_spaced(t) for t in tokens):
+                return None  # a token with whitespace in it: n-grams would be ambiguous
+        n_ids = len({t for term in vectorizer.vocabulary_ for t in term.split(" ")}) + 1
+        if n_ids ** high >= 2 ** 62:
+            return None
+        return cls(vectorizer)
+
+    def is_current(self) -> bool:
+        return self.vectorizer.vocabulary_ is self.vocabulary
+
+    def transform(self, batch: Batch) -> sp.csr_matrix:
+        """The vectorizer's TF-IDF of the batch (CSR)."""
+        ids = self._token_ids(batch)
+        counts = self._ngrams(ids, len(batch.texts)).count_matrix(self.n_columns,
+                                                                  self.vectorizer.dtype)
+        return _tfidf(self.vectorizer, counts)
+
+    def _token_ids(self, batch: Batch) -> np.ndarray:
+        """Token ids of the batch, whitespace tokens dropped, a separator id
+        between two texts; int64."""
+        if batch.separable:
+            lowercase = self.vectorizer.lowercase
+            joined = batch.joined_lower if lowercase else batch.joined
+            tokens = _cut_function(self.segmenter.backend)(joined)
+            points = batch.points(lowercase)
+            ids = None if points is None else self._ids_by_code(tokens, points.codes)
+            if ids is None:
+                ids = self._ids(tokens)
+            if np.count_nonzero(ids == _SEPARATOR) == len(batch.texts) - 1:
+                return ids[ids != _DROP]
+        texts = batch.lowered() if self.vectorizer.lowercase else batch.texts
+        tokens = []
+        for i, text in enumerate(texts):  # one text at a time, as the vectorizer does
+            if i:
+                tokens.append(SEPARATOR)
+            tokens.extend(self.segmenter(text))
+        ids = self._ids(tokens)
+        return ids[ids != _DROP]
+
+    def _ids(self, tokens: list[str]) -> np.ndarray:
+        """Token ids by dict lookup, int64, shape (tokens,)."""
+        return np.fromiter(map(self.ids.get, tokens, repeat(_UNKNOWN)), dtype=np.int64,
+                           count=len(tokens))
+
+    def _ids_by_code(self, tokens: list[str], codes: np.ndarray) -> np.ndarray | None:
+        """Token ids, int64, shape (tokens,), from the code points of the text
+        the tokens partition (None if they do not): tokens of up to 3 BMP
+        characters by a vectorised lookup of their packed code points, longer
+        ones by dict. Twice as fast as a dict lookup per token, which must
+        hash every new token string."""
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        if lengths.sum() != len(codes) or not lengths.all():
+            return None
+        starts = np.cumsum(lengths) - lengths
+        padded = np.concatenate([codes, np.zeros(2, dtype=codes.dtype)])
+        keys = lengths << (3 * _BMP_BITS)
+        wide = lengths > 3
+        for k in range(3):
+            code = np.where(lengths > k, padded[starts + k], 0)
+            keys |= code << ((2 - k) * _BMP_BITS)
+            wide |= code >= (1 << _BMP_BITS)
+        found = self.short_tokens.get(keys)
+        ids = np.where(found < 0, _UNKNOWN, found - _STORED)
+        wide = np.flatnonzero(wide)
+        ids[wide] = [self.ids.get(tokens[i], _UNKNOWN) for i in wide.tolist()]
+        return ids
+
+    def _ngrams(self, ids: np.ndarray, n_texts: int) -> _Ngrams:
+        found = _Ngrams(n_texts)
+        separator = ids == _SEPARATOR
+        rows = np.cumsum(separator)[~separator]
+        ids = ids[~separator]
+        if self.low == 1:
+            columns = self.unigram_columns[ids]
+            hit = columns >= 0
+            found.add(rows[hit], columns[hit])
+        keys, known = ids, ids > 0
+        for n in range(2, self.high + 1):
+            keys = keys[:-1] * self.n_ids + ids[n - 1:]
+            known = known[:-1] & (ids[n - 1:] > 0)
+            if n < self.low or n not in self.tables:
+                continue
+            candidates = np.flatnonzero(known & (rows[:1 - n] == rows[n - 1:]))
+            columns = self.tables[n].get(keys[candidates])
+            hit = columns >= 0
+            found.add(rows[candidates[hit]], columns[hit])
+        return found
+
+
+def _short_token_key(token: str) -> int | None:
+    """A token of 1 to 3 BMP characters as its packed key (16 bits per
+    character, the first highest, and the length above them), else None."""
+    if not 1 <= len(token) <= 3 or max(map(ord, token)) >= 1 << _BMP_BITS:
+        return None
+    key = len(token) << (3 * _BMP_BITS)
+    for k, char in enumerate(token):
+        key |= ord(char) << ((2 - k) * _BMP_BITS)
+    return key
+
+
+def _blank_or_spaced(token: str) -> bool:
+    return not token or any(char.isspace() for char in token)
+
+
+def _pack_ids(token_ids: Sequence[int], n_ids: int) -> int:
+    """A word n-gram as one integer key: its token ids as digits in base ``n_ids``."""
+    key = 0
+    for token_id in token_ids:
+        key = key * n_ids + token_id
+    return key
+
+
+class StyleBlock:
+    """The (already batch-vectorised) :class:`StyleFeatures`."""
+
+    def __init__(self, style: StyleFeatures):
+        self.style = style
+
+    @classmethod
+    def compile(cls, transformer) -> "StyleBlock | None":
+        return cls(transformer) if type(transformer) is StyleFeatures else None
+
+    def is_current(self) -> bool:
+        return True
+
+    def transform(self, batch: Batch) -> sp.csr_matrix:
+        points = batch.points(lowercase=False)
+        if points is None:
+            return self.style.transform(batch.texts)
+        return sp.csr_matrix(style_rows(batch.texts, points))
+
+
+class CompiledUnion:
+    """A fitted :class:`FeatureUnion` of word, char and style blocks, compiled."""
+
+    def __init__(self, union: FeatureUnion, blocks: list):
+        self.union = union
+        self.transformers = [transformer for _, transformer in union.transformer_list]
+        self.blocks = blocks
+
+    @classmethod
+    def compile(cls, union) -> "CompiledUnion | None":
+        """The compiled union, or None if a part is not one this module reproduces."""
+        if (type(union) is not FeatureUnion or union.transformer_weights is not None
+                or not union.transformer_list
+                or getattr(union, "_sklearn_output_config", {}).get("transform",
+                                                                     "default") != "default"):
+            return None
+        blocks = []
+        for _, transformer in union.transformer_list:
+            block = (CharBlock.compile(transformer) or WordBlock.compile(transformer)
+                     or StyleBlock.compile(transformer))
+            if block is None:
+                return None
+            blocks.append(block)
+        return cls(union, blocks)
+
+    def is_current(self) -> bool:
+        """False once the union's parts were replaced or refitted."""
+        return ([t for _, t in self.union.transformer_list] == self.transformers
+                and all(block.is_current() for block in self.blocks))
+
+    def transform(self, texts: list[str]) -> sp.csr_matrix | None:
+        """``union.transform(texts)``; None where the batch needs the fallback."""
+        batch = Batch(texts)
+        parts = []
+        for block in self.blocks:
+            part = block.transform(batch)
+            if part is None:
+                return None
+            parts.append(part)
+        return sp.hstack(parts).tocsr()
+
+
+_COMPILED: "weakref.WeakKeyDictionary[FeatureUnion, CompiledUnion | None]" = (
+    weakref.WeakKeyDictionary())
+_LOCK = threading.Lock()
+
+
+def compiled(union: FeatureUnion) -> CompiledUnion | None:
+    """The compiled form of ``union`` (built on first use, about 0.3 s for the
+    bundled model), None if it has parts this module does not reproduce."""
+    result = _COMPILED.get(union, False)
+    if result is False or (result is not None and not result.is_current()):
+        with _LOCK:
+            result = CompiledUnion.compile(union)
+            if result is None:
+                log.info("feature union has parts the fast path does not know; "
+                         "scoring with scikit-learn's transform")
+            _COMPILED[union] = result
+    return result
+
+
+def transform(union: FeatureUnion, texts: Sequence[str]) -> sp.csr_matrix:
+    """``union.transform(texts)``, computed by the compiled union where possible."""
+    texts = list(texts)
+    fast = None
+    if texts and sklearn.get_config()["transform_output"] == "default":
+        fast = compiled(union)
+    result = fast.transform(texts) if fast is not None else None
+    return union.transform(texts) if result is None else result

@@ -1,0 +1,102 @@
+"""A batch of strings as one numpy array of code points, for vectorised features.
+
+Usually the batch is the newline-joined text, one code point array with a
+newline between two texts; when a text has a newline of its own, the texts
+are concatenated without separators instead. Either way ``rows`` says which
+text each position belongs to, and :meth:`CodePoints.inside` which positions
+start an n-character window that lies inside one text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+SEPARATOR = "\n"
+
+
+@dataclass(frozen=True)
+class CodePoints:
+    """Code points of a batch of ``n_texts`` texts.
+
+    ``codes``: int64, shape (positions,); ``rows``: int64, same shape, the
+    text of each position (a separator counts with the text before it);
+    ``separators``: boolean, same shape, or None when there are none.
+    """
+
+    codes: np.ndarray
+    rows: np.ndarray
+    separators: np.ndarray | None
+    n_texts: int
+
+    def inside(self, span: int) -> np.ndarray:
+        """Boolean, shape (positions - span + 1,) (empty if negative): the
+        windows of ``span`` characters that lie inside one text."""
+        if span > len(self.codes):
+            return np.zeros(0, dtype=bool)
+        if span == 1:
+            inside = np.ones(len(self.codes), dtype=bool)
+        else:
+            inside = self.rows[:1 - span] == self.rows[span - 1:]
+        if self.separators is not None:
+            inside &= ~self.separators[span - 1:]
+        return inside
+
+    def starting_inside(self, starts: np.ndarray, span: int) -> np.ndarray:
+        """The positions of ``starts`` whose window of ``span`` characters lies
+        inside one text."""
+        starts = starts[starts + span <= len(self.codes)]
+        ends = starts + span - 1
+        keep = self.rows[starts] == self.rows[ends]
+        if self.separators is not None:
+            keep &= ~self.separators[ends]
+        return starts[keep]
+
+    def count_rows(self, mask: np.ndarray) -> np.ndarray:
+        """Per text, the number of True positions in ``mask`` (shape: positions,
+        or a leading part of them) that are not separators; int64, shape (n,)."""
+        if self.separators is not None:
+            mask = mask & ~self.separators[:len(mask)]
+        return np.bincount(self.rows[:len(mask)][mask], minlength=self.n_texts)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Characters per text, int64, shape (n,)."""
+        return self.count_rows(np.ones(len(self.codes), dtype=bool))
+
+
+def _codes(text: str) -> np.ndarray | None:
+    try:
+        return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    except UnicodeEncodeError:  # unpaired surrogates
+        return None
+
+
+def joined_code_points(joined: str, n_texts: int) -> CodePoints | None:
+    """The :class:`CodePoints` of ``n_texts`` texts joined by newlines (none of
+    which has a newline of its own); None on unpaired surrogates."""
+    codes = _codes(joined)
+    if codes is None:
+        return None
+    separators = codes == ord(SEPARATOR)
+    rows = np.cumsum(separators) - separators
+    return CodePoints(codes, rows, separators, n_texts)
+
+
+def code_points(texts: Sequence[str]) -> CodePoints | None:
+    """The :class:`CodePoints` of ``texts``; None if an item is not a ``str``
+    or holds an unpaired surrogate."""
+    try:
+        joined = SEPARATOR.join(texts)
+    except TypeError:
+        return None
+    if joined.count(SEPARATOR) == len(texts) - 1:
+        return joined_code_points(joined, len(texts))
+    codes = _codes("".join(texts))
+    if codes is None:
+        return None
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    return CodePoints(codes, rows, None, len(texts))
