@@ -30,6 +30,7 @@ from service.errors import ApiError
 from service.state import get_state
 from service.validation import invalid_value, json_body, optional_probability, wrong_type
 from sidebar import MODES, filter_page
+from sidebar.document import PageTooDeep
 
 bp = Blueprint("sidebar_filter", __name__)
 
@@ -49,7 +50,11 @@ def filter_view() -> Response:
     except ModelUnavailable as exc:
         raise ApiError(503, "model_unavailable", f"no model loaded: {exc}",
                        headers={"Retry-After": "5"}) from None
-    result = filter_page(raw, model, mode=mode, threshold=threshold, declared_encoding=declared)
+    try:
+        result = filter_page(raw, model, mode=mode, threshold=threshold,
+                             declared_encoding=declared)
+    except PageTooDeep as exc:
+        raise ApiError(422, "page_too_deep", str(exc)) from None
     state.metrics.scored.inc(result.report["summary"]["links"])
     response = Response(result.body, content_type=result.content_type)
     response.headers["X-Content-Type-Options"] = "nosniff"

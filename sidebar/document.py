@@ -19,6 +19,12 @@ HTML5 tree builder of a browser does.
 
 The tree is used to *decide* what to change; :mod:`sidebar.edits` then writes
 those changes into the original bytes, so everything else keeps its bytes.
+
+Even with ``huge_tree``, libxml2 stops building the tree at a nesting depth
+of 2048 (a hostile page, or 1,100 list items whose ``<li><a>`` are never
+closed); everything after that point is missing from the tree. Filtering such
+a tree would drop the rest of the page, so :func:`parse` raises
+:class:`PageTooDeep` instead.
 """
 
 from __future__ import annotations
@@ -61,19 +67,37 @@ def shown_links(root: etree._Element) -> list[etree._Element]:
     return _shown_links_xpath()(root)
 
 
+class PageTooDeep(ValueError):
+    """The parser stopped at a resource limit (nesting depth): the tree lacks the
+    rest of the page."""
+
+
 def parse(text: str) -> etree._Element | None:
-    """Parse a page; None if it holds nothing the parser can build a tree of."""
+    """Parse a page; None if it holds nothing the parser can build a tree of.
+
+    Raises :class:`PageTooDeep` if the parser stopped before the end of the page.
+    """
     if not text.strip():
         return None
+    parser = _parser()
     try:
-        root = etree.fromstring(parser_input(text), parser=_parser())
+        root = etree.fromstring(parser_input(text), parser=parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        return None
+        root = None
+    _check_complete(parser)
     if root is None:
         return None
     _unnest(root, "li", frozenset({"li", "ul", "ol", "menu"}))
     _unnest(root, "a", frozenset({"a"}))
     return root
+
+
+def _check_complete(parser: etree.HTMLParser) -> None:
+    for entry in parser.error_log:
+        if entry.type_name == "ERR_RESOURCE_LIMIT" or "Excessive depth" in entry.message:
+            raise PageTooDeep(f"the page nests its elements too deeply for the HTML parser "
+                              f"(line {entry.line}: {entry.message.strip()}); it was left "
+                              "unfiltered rather than cut short")
 
 
 def _unnest(root: etree._Element, tag: str, scopes: frozenset[str]) -> None:

@@ -62,6 +62,8 @@ def filter_page(raw: bytes, model, mode: str = "report", threshold: float | None
 
     ``threshold`` overrides the model's p_clickbait cut; ``declared_encoding``
     is a charset the transport declared (an HTTP ``Content-Type`` parameter).
+    Raises :class:`sidebar.document.PageTooDeep` for a page the parser cannot
+    build whole (nothing is changed in it then).
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
