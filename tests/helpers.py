@@ -70,6 +70,29 @@ def wait_for_job(base: str, job_id: str, seconds: float = JOB_DEADLINE_SECONDS) 
         time.sleep(0.2)
 
 
+def confident_labels(model, headlines: list[str], source: str = "test") -> list[dict]:
+    """Labels ``model`` already agrees with, far (0.3) from its threshold: sent in the
+    background of a test, they never change a quality-gate decision."""
+    p = model.predict_proba(headlines)
+    return [{"headline": h, "label": "clickbait" if pi >= model.threshold else "substantive",
+             "source": source}
+            for h, pi in zip(headlines, p) if abs(pi - model.threshold) > 0.3]
+
+
+def stored_label_ids(base: str, token: str) -> set[int]:
+    """The ids of every label the server has, paging through ``GET /v1/labels``."""
+    import requests
+
+    ids: set[int] = set()
+    since = 0
+    while since is not None:
+        page = requests.get(f"{base}/v1/labels", params={"since": since, "limit": 1000},
+                            headers=auth(token), timeout=30).json()
+        ids.update(row["id"] for row in page["labels"])
+        since = page["next"]
+    return ids
+
+
 @dataclass
 class ServerHandle:
     """A running ``headline-sieve serve``: its URL, master process and log file."""

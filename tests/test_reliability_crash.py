@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from helpers import auth
+from helpers import auth, confident_labels, stored_label_ids
 from model.artifacts import MANIFEST_FILE, MODEL_FILE, sha256_file
 from service.retrain_worker import PHASES, STOP_AT_ENV
 
@@ -46,16 +46,6 @@ def post_json(port: int, path: str, body: dict, headers: dict | None = None,
         return response.status, response.read()
     finally:
         connection.close()
-
-
-def confident_labels(model, headlines: list[str], n: int) -> list[dict]:
-    """Labels the model already agrees with, far from its threshold (they never change
-    a quality-gate decision), for background labelling during the faults."""
-    p = model.predict_proba(headlines)
-    picked = [(h, int(pi >= model.threshold)) for h, pi in zip(headlines, p)
-              if abs(pi - model.threshold) > 0.3]
-    return [{"headline": h, "label": "clickbait" if y else "substantive", "source": "crash"}
-            for h, y in picked[:n]]
 
 
 class Labeller(threading.Thread):
@@ -83,17 +73,6 @@ class Labeller(threading.Thread):
             assert response.status_code == 201, response.text
             self.acknowledged += response.json()["ids"]
             time.sleep(0.02)
-
-
-def stored_label_ids(base: str, token: str) -> set[int]:
-    ids: set[int] = set()
-    since = 0
-    while since is not None:
-        page = requests.get(f"{base}/v1/labels", params={"since": since, "limit": 1000},
-                            headers=auth(token), timeout=30).json()
-        ids.update(row["id"] for row in page["labels"])
-        since = page["next"]
-    return ids
 
 
 def job_process(server) -> psutil.Process | None:
@@ -224,7 +203,7 @@ def test_killing_the_service_at_each_phase_of_a_retrain_loses_nothing(
     home = tmp_path / "home"
     token = service_helpers.create_token(home)
     train, holdout = service_helpers.pick_corrections(bundled_model, hancd_rows, 20, 6)
-    background = confident_labels(bundled_model, unlabeled_headlines, 300)
+    background = confident_labels(bundled_model, unlabeled_headlines, "crash")[:300]
     acknowledged: set[int] = set()
     killed: list[dict] = []
     active = bundled_model.version
@@ -282,7 +261,7 @@ def test_acknowledged_labels_were_synced_to_disk_and_survive_a_kill(
     survives a power cut, not only a process kill; then SIGKILL of everything."""
     home = tmp_path / "home"
     token = service_helpers.create_token(home)
-    labels = confident_labels(bundled_model, unlabeled_headlines, 200)
+    labels = confident_labels(bundled_model, unlabeled_headlines)[:200]
     trace = tmp_path / "worker.strace"
     acknowledged: list[int] = []
     with service_helpers.server_process(home, workers=1) as server:

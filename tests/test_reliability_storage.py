@@ -34,7 +34,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from helpers import auth
+from helpers import auth, stored_label_ids
 from model.adaptation import LabelAdaptedClassifier
 from model.artifacts import new_version_id
 from service.registry import Registry
@@ -127,16 +127,6 @@ def label_batch(n: int, start: int, chars: int = 400) -> dict:
     """``n`` distinct long headlines (about ``3 * chars`` bytes each as UTF-8)."""
     return {"labels": [{"headline": f"{start + i} " + "长标题" * (chars // 3),
                         "label": "clickbait" if i % 2 else "substantive"} for i in range(n)]}
-
-
-def stored_ids(base: str, token: str) -> set[int]:
-    ids, since = set(), 0
-    while since is not None:
-        page = requests.get(f"{base}/v1/labels", params={"since": since, "limit": 1000},
-                            headers=auth(token), timeout=30).json()
-        ids.update(row["id"] for row in page["labels"])
-        since = page["next"]
-    return ids
 
 
 def error_code(response) -> str:
@@ -233,7 +223,7 @@ def test_a_full_disk_refuses_writes_cleanly_and_the_service_recovers(
                                  headers=auth(token), timeout=30).status_code == 200
             log = server.log_text()
         with service_helpers.server_process(home, log_dir=tmp_path) as server:
-            assert stored_ids(server.base, token) == acknowledged  # none lost, none half-done
+            assert stored_label_ids(server.base, token) == acknowledged  # none lost, none half-done
             assert requests.get(f"{server.base}/healthz", timeout=10).json()["model"] == \
                 candidate
     assert "storage failure, answered 507" in log
@@ -285,7 +275,7 @@ def test_a_read_only_home_refuses_writes_cleanly_and_the_service_recovers(
         log = server.log_text()
     assert "storage failure, answered 503" in log and "Traceback" not in log
     with service_helpers.server_process(home) as server:
-        assert stored_ids(server.base, token) == acknowledged
+        assert stored_label_ids(server.base, token) == acknowledged
     figures(mechanism=mechanism, refused_503=answers, workers_replaced_meanwhile=1,
             labels_acknowledged=len(acknowledged),
             labels_lost=0, service_stayed_up=True)
