@@ -116,23 +116,7 @@ class StyleFeatures(TransformerMixin, BaseEstimator):
         """The reference definition of :meth:`transform`, one headline at a time."""
         rows = np.zeros((len(X), len(self._NAMES)), dtype=np.float64)
         for i, text in enumerate(X):
-            n = max(len(text), 1)
-            han = len(_HAN.findall(text))
-            rows[i] = (
-                min(text.count("!"), 2) / 2,
-                min(text.count("?"), 2) / 2,
-                float("..." in text or "…" in text),
-                float(any(q in text for q in _QUOTES)),
-                float(":" in text),
-                float(bool(_DIGIT.search(text))),
-                len(_LATIN.findall(text)) / n,
-                float("你" in text or "您" in text),
-                min(sum(p in text for p in BAIT_PHRASES), 3) / 3,
-                min(sum(t in text for t in GOSSIP_TERMS), 3) / 3,
-                float(han < 12),
-                float(12 <= han < 24),
-                float(han >= 24),
-            )
+            rows[i] = style_row(text)
         return sp.csr_matrix(rows)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
@@ -140,6 +124,27 @@ class StyleFeatures(TransformerMixin, BaseEstimator):
 
 
 _QUOTES = "“”\"「」"
+
+
+def style_row(text: str) -> tuple[float, ...]:
+    """The 13 style features of one headline (see :class:`StyleFeatures`)."""
+    n = max(len(text), 1)
+    han = len(_HAN.findall(text))
+    return (
+        min(text.count("!"), 2) / 2,
+        min(text.count("?"), 2) / 2,
+        float("..." in text or "…" in text),
+        float(any(q in text for q in _QUOTES)),
+        float(":" in text),
+        float(bool(_DIGIT.search(text))),
+        len(_LATIN.findall(text)) / n,
+        float("你" in text or "您" in text),
+        min(sum(p in text for p in BAIT_PHRASES), 3) / 3,
+        min(sum(t in text for t in GOSSIP_TERMS), 3) / 3,
+        float(han < 12),
+        float(12 <= han < 24),
+        float(han >= 24),
+    )
 _BMP = 0x10000
 
 

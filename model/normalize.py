@@ -26,6 +26,7 @@ _INVISIBLE = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
                         r"\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _SEPARATOR = "\n"
 _BMP = 0x10000
+_FEW = 8  # batches this small skip the numpy compatibility fold (its set-up costs more)
 
 
 @functools.lru_cache(maxsize=1)
@@ -83,7 +84,11 @@ def _clean_joined(texts: list[str]) -> list[str] | None:
     joined = _SEPARATOR.join(texts)
     if joined.count(_SEPARATOR) != len(texts) - 1:
         return None
-    if not unicodedata.is_normalized("NFKC", joined):
+    if len(texts) <= _FEW:
+        joined = _SEPARATOR.join([unicodedata.normalize("NFKC", t) for t in texts])
+        if joined.count(_SEPARATOR) != len(texts) - 1:  # defensive: NFKC adds no newline
+            return None
+    elif not unicodedata.is_normalized("NFKC", joined):
         try:
             folded = _fold_compatibility(joined).split(_SEPARATOR)
         except UnicodeEncodeError:

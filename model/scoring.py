@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Sequence
 
@@ -23,10 +23,11 @@ class ScoreResult:
     explanation: list[tuple[str, float]] | None = None
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        if self.explanation is None:
-            del data["explanation"]
-        else:
+        """The JSON form (``explanation`` only when there is one). Built field by
+        field: dataclasses.asdict deep-copies and costs ~30 us a result."""
+        data = {"headline": self.headline, "label": self.label,
+                "p_clickbait": self.p_clickbait, "model": self.model}
+        if self.explanation is not None:
             data["explanation"] = [{"feature": f, "weight": w} for f, w in self.explanation]
         return data
 
@@ -64,9 +65,13 @@ class Model:
         if not headlines:
             return []
         cut = self.threshold if threshold is None else float(threshold)
-        features = self.classifier.transform(headlines)
-        p = self.classifier.p_clickbait_from_features(features)
-        explanations = self._explain(features, top_k) if explain else [None] * len(headlines)
+        if explain:
+            features = self.classifier.transform(headlines)
+            p = self.classifier.p_clickbait_from_features(features)
+            explanations = self._explain(features, top_k)
+        else:
+            p = self.classifier.predict_proba(headlines)[:, 1]
+            explanations = [None] * len(headlines)
         return [ScoreResult(h, LABELS[int(pi >= cut)], round(float(pi), 6), self.version, e)
                 for h, pi, e in zip(headlines, p, explanations)]
 

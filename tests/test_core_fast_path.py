@@ -9,6 +9,7 @@ FeatureUnion.transform), on real headlines and on hostile strings.
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -43,6 +44,9 @@ def unlabeled() -> list[str]:
         return [json.loads(line)["sentence"] for _, line in zip(range(3000), handle)]
 
 
+PATHS = {"vectorised": 0, "per-headline": 10**9}  # fast_features.SMALL_BATCH of each path
+
+
 def assert_same_matrix(fast, reference) -> None:
     assert fast.shape == reference.shape
     assert fast.dtype == reference.dtype
@@ -73,15 +77,20 @@ def test_fast_union_equals_sklearn_on_the_bundled_model(bundled, unlabeled):
     union = bundled.classifier.features_
     texts = normalize_many(unlabeled)
     assert fast_features.compiled(union) is not None, "the bundled model must take the fast path"
-    for batch in (texts[:1], texts[:7], texts):
-        assert_same_matrix(fast_features.transform(union, batch), union.transform(batch))
+    for small_batch in PATHS.values():
+        with mock.patch.object(fast_features, "SMALL_BATCH", small_batch):
+            for batch in (texts[:1], texts[:7], texts[:500]):
+                assert_same_matrix(fast_features.transform(union, batch), union.transform(batch))
 
 
 @settings(max_examples=150, deadline=None)
 @given(texts_strategy)
 def test_fast_union_equals_sklearn_on_hostile_text(bundled, texts):
     union = bundled.classifier.features_
-    assert_same_matrix(fast_features.transform(union, texts), union.transform(texts))
+    reference = union.transform(texts)
+    for small_batch in PATHS.values():
+        with mock.patch.object(fast_features, "SMALL_BATCH", small_batch):
+            assert_same_matrix(fast_features.transform(union, texts), reference)
 
 
 @pytest.mark.parametrize("segmenter", ["rjieba", "jieba"])
@@ -92,7 +101,11 @@ def test_fast_union_equals_sklearn_for_other_settings(unlabeled, segmenter):
     union.transformer_list[1][1].set_params(lowercase=False)
     union.fit(train)
     test = normalize_many(unlabeled[1500:]) + ["ABC abc", "Σ", "\n\n"]
-    assert_same_matrix(fast_features.transform(union, test), union.transform(test))
+    for small_batch in PATHS.values():
+        with mock.patch.object(fast_features, "SMALL_BATCH", small_batch):
+            assert_same_matrix(fast_features.transform(union, test), union.transform(test))
+            assert_same_matrix(fast_features.transform(union, test[-3:]),
+                               union.transform(test[-3:]))
 
 
 def test_refitted_union_is_recompiled(unlabeled):
@@ -117,3 +130,7 @@ def test_bundled_model_scores_match_the_unoptimised_definition(bundled, unlabele
     a, b = classifier.calibrator_.coef_[0, 0], classifier.calibrator_.intercept_[0]
     reference = 1.0 / (1.0 + np.exp(-(a * d + b)))
     assert np.abs(bundled.predict_proba(unlabeled) - reference).max() < 1e-9
+    one_by_one = np.concatenate([bundled.predict_proba([h]) for h in unlabeled[:300]])
+    assert np.abs(one_by_one - reference[:300]).max() < 1e-9
+    few = np.concatenate([bundled.predict_proba(unlabeled[i:i + 5]) for i in range(0, 300, 5)])
+    assert np.abs(few - reference[:300]).max() < 1e-9
