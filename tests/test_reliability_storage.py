@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
