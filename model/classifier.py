@@ -240,6 +240,11 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         arrays = fast_features.small_batch_arrays(self.features_, normalize_many(X))
         if arrays is None:
             return self.p_clickbait_from_features(self.transform(X))
+        return self.p_clickbait_from_arrays(arrays)
+
+    def p_clickbait_from_arrays(self, arrays) -> np.ndarray:
+        """Calibrated p_clickbait, shape (n,), from the CSR arrays of a feature
+        matrix (:func:`model.fast_features.small_batch_arrays`)."""
         weights = self._scoring_weights()
         scores = np.empty((arrays.shape[0], weights.shape[1]))
         for row in range(arrays.shape[0]):

@@ -1,0 +1,334 @@
+"""The Markdown report (targets met or missed, with figures) and the plot."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PLOT_NAME = "training_scale.png"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _status(met: bool, quick: bool = False) -> str:
+    if quick:
+        return "not judged (quick run)"
+    return "**met**" if met else "**missed**"
+
+
+def _rate(figures: dict, size: str, key: str) -> float:
+    return figures["model"]["by_batch"][size][key]["headlines_per_second"]
+
+
+# -- targets ---------------------------------------------------------------------
+
+def _quality_targets(quality: dict) -> list[tuple]:
+    binary, thuc = quality["binary"], quality["thucnews"]
+    rows = []
+    for key, name in (("roc_auc", "ROC-AUC"), ("average_precision", "average precision")):
+        ours, theirs = binary["ours"][key], binary["fasttext"][key]
+        rows.append((f"Quality: clickbait {name} >= fastText's (same split)",
+                     f"{ours:.4f} vs {theirs:.4f}", ours >= theirs,
+                     f"{ours - theirs:+.4f}", ""))
+    ours, theirs = thuc["ours"]["accuracy"], thuc["fasttext"]["accuracy"]
+    rows.append(("Quality: THUCNews 10-class accuracy >= fastText's",
+                 f"{ours:.4f} vs {theirs:.4f}", ours >= theirs, f"{ours - theirs:+.4f}", ""))
+    return rows
+
+
+def _largest_stages(stages: dict, n: int = 3) -> str:
+    total = sum(stages.values())
+    top = sorted(stages.items(), key=lambda kv: -kv[1])[:n]
+    return ", ".join(f"{name} {_pct(seconds / total)}" for name, seconds in top)
+
+
+def _throughput_targets(throughput: dict) -> list[tuple]:
+    size = max(throughput["model"]["by_batch"], key=int)
+    ours = _rate(throughput, size, "predict_proba")
+    stages = throughput["model"]["by_batch"][size]["stages"]
+    profile = f"largest stages: {_largest_stages(stages)}"
+    rows = [(f"Throughput: {int(size):,}-headline batch >= 50,000 headlines/s on one core",
+             f"{ours:,.0f}/s", ours >= 50_000, f"{ours / 50_000 - 1:+.0%}", profile)]
+    if "fasttext" in throughput:
+        theirs = throughput["fasttext"][size]["tokenise_predict"]["headlines_per_second"]
+        ft_stages = throughput["fasttext"][size]["stages"]
+        rows.append((f"Throughput: {int(size):,}-headline batch not slower than fastText "
+                     "(its tokenisation included)", f"{ours:,.0f}/s vs {theirs:,.0f}/s",
+                     ours >= theirs, f"{ours / theirs - 1:+.0%}",
+                     profile + "; fastText: " + _largest_stages(ft_stages, 2)))
+    return rows
+
+
+def _http_targets(http: dict) -> list[tuple]:
+    runs = http["runs"]
+    fractions = http["score_1_vs_healthz"]
+    levels = [r["connections"] for r in runs["healthz"]]
+    worst = min(fractions)
+    figure = ", ".join(f"c={c}: {_pct(f)}" for c, f in zip(levels, fractions))
+    rows = [("HTTP: single-headline /v1/score >= 70% of /healthz throughput (every level)",
+             figure, worst >= 0.7, f"worst {_pct(worst - 0.7)} points",
+             "per request, scoring adds the model (~0.2 ms for one headline), JSON parsing "
+             "and validation, and the result's JSON to what /healthz costs")]
+    at8 = [r for r in runs["score_100"] if r["connections"] == 8]
+    if at8:
+        p99 = at8[0]["p99_ms"]
+        rows.append(("HTTP: 100-headline request p99 < 50 ms at concurrency 8",
+                     f"{p99:.1f} ms", p99 < 50, f"{p99 - 50:+.1f} ms",
+                     f"p50 {at8[0]['p50_ms']:.1f} ms: 8 requests share 2 workers, so a "
+                     "request mostly waits for the ones ahead of it"))
+    else:
+        rows.append(("HTTP: 100-headline request p99 < 50 ms at concurrency 8",
+                     "not measured at concurrency 8 in this run", False, "n/a", ""))
+    rss = max(http["rss_mb_after"] + http["rss_mb_before"])
+    rows.append(("Memory: each serving worker < 300 MB resident, model loaded",
+                 f"{rss:.0f} MB (largest worker)", rss < 300, f"{rss - 300:+.0f} MB", ""))
+    return rows
+
+
+def _training_targets(scale: dict) -> list[tuple]:
+    full = [p for p in scale["points"] if p["factor"] == 1.0]
+    phases = scale["phases_at_1x"]["phases"]
+    total = scale["phases_at_1x"]["total_seconds"]
+    profile = "; ".join(f"{name} {v['seconds']:.1f} s" for name, v in
+                        sorted(phases.items(), key=lambda kv: -kv[1]["seconds"])[:3])
+    if full:
+        wall, figure = full[0]["wall_seconds"], f"{full[0]['wall_seconds']:.1f} s wall"
+    else:  # the quick run has no 1x point of its own: the phase-timed run stands in
+        wall, figure = total, f"{total:.1f} s in train_recipe"
+    return [("Training: default recipe (100% of the corpora) < 30 s", figure,
+             wall < 30, f"{wall - 30:+.1f} s", f"of {total:.1f} s in train_recipe: {profile}")]
+
+
+def _retrain_targets(retrain: dict) -> list[tuple]:
+    runs = retrain["runs"]
+    largest = max(runs, key=lambda r: r["labels_stored"])
+    seconds = largest.get("promotion_seconds")
+    if seconds is None:
+        figure = (f"not promoted ({largest['decision'] or largest['state']}) after "
+                  f"{largest['job_seconds']:.1f} s")
+        return [(f"Retrain: promotion after a retrain with {largest['labels_stored']:,} labels "
+                 "< 60 s", figure, False, "no promotion", largest.get("reason") or "")]
+    stages = ", ".join(f"{name} at {t:.1f} s" for t, name in largest["stages"])
+    return [(f"Retrain: promotion after a retrain with {largest['labels_stored']:,} labels < 60 s",
+             f"{seconds:.1f} s", seconds < 60, f"{seconds - 60:+.1f} s", stages)]
+
+
+def targets(results: dict) -> list[tuple]:
+    """(target, figure, met, margin, what the profile shows) for every target."""
+    rows = []
+    sections = results["sections"]
+    for name, builder in (("quality", _quality_targets), ("throughput", _throughput_targets),
+                          ("http", _http_targets), ("training_scale", _training_targets),
+                          ("retrain", _retrain_targets)):
+        if "error" in sections.get(name, {"error": "not run"}):
+            rows.append((f"{name}: section failed", sections.get(name, {}).get("error", ""),
+                         False, "n/a", ""))
+        else:
+            rows.extend(builder(sections[name]))
+    return rows
+
+
+# -- sections --------------------------------------------------------------------
+
+def _machine(machine: dict, command: str) -> list[str]:
+    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+    return ["## Machine", "",
+            f"- CPU: {machine['cpu']}, {machine['cores']} cores (shared); "
+            f"{machine['memory_gib']} GiB RAM; Linux {machine['kernel']}",
+            f"- Software: {versions}; {machine['wrk']}",
+            f"- Date: {machine['date']}; commit {machine['commit']}",
+            f"- Load average (1/5/15 min) at start: {machine['load_average']}, "
+            f"at end: {machine.get('load_average_end')}",
+            f"- Command: `{command}`", ""]
+
+
+def _quality(quality: dict) -> list[str]:
+    b = quality["binary"]
+    lines = ["## Quality", "",
+             f"Binary (clickbait vs substantive), default recipe, de-duplicated, split with the "
+             f"default seed: {b['train']:,} training / {b['test']:,} test headlines. Ours: "
+             f"{b['ours']['provenance']}, threshold {b['ours']['threshold']} (stored, F0.5 on "
+             f"out-of-fold data). fastText: {b['fasttext']['params']} chosen by validation AP "
+             f"on 20% of the training split; threshold {b['fasttext']['threshold']} (F1-best on "
+             "that validation part).", "",
+             "| source | n | ROC-AUC ours | ROC-AUC fastText | AP ours | AP fastText | "
+             "F1 ours | F1 fastText |", "|---|---|---|---|---|---|---|---|"]
+    sources = [("all", b["ours"], b["fasttext"])] + [
+        (name, b["ours"]["per_source"][name], b["fasttext"]["per_source"][name])
+        for name in b["ours"]["per_source"]]
+    for name, o, f in sources:
+        lines.append(f"| {name} | {o['n']:,} | {o['roc_auc']} | {f['roc_auc']} | "
+                     f"{o['average_precision']} | {f['average_precision']} | {o['f1']} | "
+                     f"{f['f1']} |")
+    t = quality["thucnews"]
+    lines += ["", f"THUCNews, 10 classes: train on thucnews/dev.txt ({t['train']:,}), test on "
+              f"thucnews/test.txt ({t['test']:,}; {t['train_test_overlap']} headlines in both). "
+              f"Ours: our features + multinomial logistic regression, C={t['ours']['C']} chosen "
+              f"on 20% of dev.txt; fastText: {t['fasttext']['params']} chosen the same way.", "",
+              "| model | accuracy | macro-F1 |", "|---|---|---|",
+              f"| ours | {t['ours']['accuracy']} | {t['ours']['macro_f1']} |",
+              f"| fastText | {t['fasttext']['accuracy']} | {t['fasttext']['macro_f1']} |", "",
+              "For context only (trained on the 180,000-headline train.txt, which this data "
+              "does not include): Chinese-Text-Classification-Pytorch reports test accuracy " +
+              ", ".join(f"{k} {v:.2%}" for k, v in t["published_context"].items()) + ".", ""]
+    return lines
+
+
+def _throughput(throughput: dict) -> list[str]:
+    lines = ["## In-process throughput (one core)", "",
+             f"{throughput['headlines']:,} headlines of the unlabeled pool; child process "
+             f"pinned to CPU 0: {throughput['pinned_to_cpu0']}; 1 BLAS/OpenMP thread; medians. "
+             "`predict_proba`: p_clickbait array; `score`: result objects (what the API "
+             "returns); fastText: rjieba tokenisation + `predict(k=1)`, and with our "
+             "normalisation in front.", "",
+             "| batch | ours predict_proba | ours score | fastText tok+predict | "
+             "fastText norm+tok+predict | before (commit " +
+             str(throughput["baseline"].get("commit", "n/a")) + ") |",
+             "|---|---|---|---|---|---|"]
+    baseline = throughput["baseline"]
+    for size in throughput["model"]["by_batch"]:
+        ft = throughput.get("fasttext", {}).get(size)
+        before = (f"{baseline['by_batch'][size]['predict_proba']['headlines_per_second']:,.0f}/s"
+                  if "by_batch" in baseline else baseline.get("skipped", "n/a"))
+        lines.append(
+            f"| {int(size):,} | {_rate(throughput, size, 'predict_proba'):,.0f}/s | "
+            f"{_rate(throughput, size, 'score'):,.0f}/s | "
+            + (f"{ft['tokenise_predict']['headlines_per_second']:,.0f}/s | "
+               f"{ft['normalise_tokenise_predict']['headlines_per_second']:,.0f}/s | "
+               if ft else "n/a | n/a | ") + f"{before} |")
+    lines += ["", "Time per batch by stage (ms). Up to 8 headlines take the per-headline path "
+              "(dict lookups), larger batches the vectorised one:", ""]
+    sizes = list(throughput["model"]["by_batch"])
+    stage_names = list(throughput["model"]["by_batch"][sizes[0]]["stages"])
+    lines += ["| stage | " + " | ".join(f"{int(s):,}" for s in sizes) + " |",
+              "|---|" + "---|" * len(sizes)]
+    for stage in stage_names:
+        lines.append(f"| {stage} | " + " | ".join(
+            f"{1000 * throughput['model']['by_batch'][s]['stages'][stage]:.3f}" for s in sizes)
+            + " |")
+    if "by_batch" in baseline:
+        lines += ["", f"Before (commit {baseline['commit']}, scikit-learn's FeatureUnion), "
+                  "ms per batch:", "",
+                  "| stage | " + " | ".join(f"{int(s):,}" for s in sizes) + " |",
+                  "|---|" + "---|" * len(sizes)]
+        for stage in baseline["by_batch"][sizes[0]]["stages"]:
+            lines.append(f"| {stage} | " + " | ".join(
+                f"{1000 * baseline['by_batch'][s]['stages'][stage]:.3f}" for s in sizes) + " |")
+    return lines + [""]
+
+
+def _http(http: dict) -> list[str]:
+    lines = ["## HTTP (headline-sieve serve, 2 sync workers, wrk on loopback)", "",
+             "| endpoint | connections | req/s | p50 ms | p95 ms | p99 ms | non-2xx/errors |",
+             "|---|---|---|---|---|---|---|"]
+    for name, runs in http["runs"].items():
+        for r in runs:
+            errors = sum(r["errors"].values())
+            lines.append(f"| {name} | {r['connections']} | {r['rps']:,.0f} | {r['p50_ms']} | "
+                         f"{r['p95_ms']} | {r['p99_ms']} | {errors} |")
+    lines += ["", "Single-headline scoring as a fraction of /healthz throughput: " + ", ".join(
+        f"c={r['connections']}: {_pct(f)}" for r, f in zip(http["runs"]["healthz"],
+                                                           http["score_1_vs_healthz"])) + ".",
+              f"Worker RSS (MB) after warm-up: {http['rss_mb_before']}, after the load: "
+              f"{http['rss_mb_after']}.", ""]
+    return lines
+
+
+def _training(scale: dict, plot: Path | None) -> list[str]:
+    lines = ["## Training time and memory against data size", "",
+             "| corpora | scaling | training headlines | wall s | train_recipe s | "
+             "peak RSS MB (tree) | ROC-AUC | AP |", "|---|---|---|---|---|---|---|---|"]
+    for p in scale["points"]:
+        lines.append(f"| {p['corpora_fraction'] * p['copies']:g}x | {p['scaling']} | "
+                     f"{p['train']:,} | {p['wall_seconds']} | {p['training_seconds']} | "
+                     f"{p['peak_rss_mb']} | {p['roc_auc']} | {p['average_precision']} |")
+    lines += ["", f"Growth exponents (slope of log-log against training headlines): time "
+              f"{scale['time_exponent']}, memory {scale['memory_exponent']}."]
+    phases = scale["phases_at_1x"]
+    lines += ["", f"Phases of one default-recipe training ({phases['total_seconds']} s):", ""]
+    lines += [f"- {name}: {v['seconds']} s ({v['calls']} call(s))"
+              for name, v in sorted(phases["phases"].items(), key=lambda kv: -kv[1]["seconds"])]
+    if plot is not None:
+        lines += ["", f"![training time and memory, log-log]({plot.name})"]
+    return lines + [""]
+
+
+def _retrain(retrain: dict) -> list[str]:
+    lines = ["## Retraining from labels", "",
+             f"Labels: unlabeled-pool headlines labelled by the bundled model, "
+             f"{_pct(retrain['flip_share'])} of those outside the held-out slice flipped; "
+             f"corpora: `{retrain['corpora']}`.", "",
+             "| labels stored | mode | job s | promotion s | decision | candidate AUC/AP | "
+             "active AUC/AP |", "|---|---|---|---|---|---|---|"]
+    for r in retrain["runs"]:
+        c, a = r.get("candidate_metrics") or {}, r.get("active_metrics") or {}
+        lines.append(f"| {r['labels_stored']:,} | {r['mode']} | {r['job_seconds']} | "
+                     f"{r.get('promotion_seconds', 'n/a')} | {r['decision'] or r['state']} | "
+                     f"{c.get('roc_auc')}/{c.get('average_precision')} | "
+                     f"{a.get('roc_auc')}/{a.get('average_precision')} |")
+    for r in retrain["runs"]:
+        lines.append(f"\n{r['labels_stored']:,} labels, job stages (s since the POST): " +
+                     ", ".join(f"{name} {t}" for t, name in r["stages"]) +
+                     (f"; reason: {r['reason']}" if r.get("reason") else ""))
+    return lines + [""]
+
+
+def plot_training(scale: dict, path: Path) -> Path | None:
+    """Log-log plot of wall time and peak memory against training headlines."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log.warning("matplotlib missing: no plot (pip install -e '.[bench]')")
+        return None
+    points = scale["points"]
+    x = [p["train"] for p in points]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for axis, key, label in ((left, "wall_seconds", "wall time (s)"),
+                             (right, "peak_rss_mb", "peak RSS, process tree (MB)")):
+        axis.loglog(x, [p[key] for p in points], "o-")
+        for p in points:
+            axis.annotate(f"{p['corpora_fraction'] * p['copies']:g}x", (p["train"], p[key]),
+                          textcoords="offset points", xytext=(4, -10), fontsize=8)
+        axis.set_xlabel("training headlines")
+        axis.set_ylabel(label)
+        axis.grid(True, which="both", alpha=0.3)
+    left.axhline(30, color="red", linestyle="--", linewidth=1, label="target 30 s")
+    left.legend(fontsize=8)
+    fig.suptitle("Default recipe: training time and memory against data size")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def render(results: dict, plot: Path | None) -> str:
+    """The whole report as Markdown."""
+    lines = ["# headline-sieve benchmarks", "",
+             ("Quick run (--quick): a few hundred headlines, short HTTP runs. Figures are not "
+              "comparable with the targets." if results["quick"] else
+              "Full run. Every figure is measured in this run on this machine."), ""]
+    lines += _machine(results["machine"], results["command"])
+    lines += ["## Targets", "", "| target | figure | status | margin | what the profile shows |",
+              "|---|---|---|---|---|"]
+    for target, figure, met, margin, note in targets(results):
+        lines.append(f"| {target} | {figure} | {_status(met, results['quick'])} | {margin} | "
+                     f"{note} |")
+    lines.append("")
+    sections = results["sections"]
+    for name, writer in (("quality", _quality), ("throughput", _throughput), ("http", _http),
+                         ("retrain", _retrain)):
+        if "error" not in sections.get(name, {"error": 1}):
+            lines += writer(sections[name])
+    if "error" not in sections.get("training_scale", {"error": 1}):
+        lines += _training(sections["training_scale"], plot)
+    failed = {k: v["error"] for k, v in sections.items() if "error" in v}
+    if failed:
+        lines += ["## Sections that failed", ""] + [f"- {k}: {v}" for k, v in failed.items()]
+    return "\n".join(lines) + "\n"

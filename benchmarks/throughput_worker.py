@@ -1,0 +1,211 @@
+"""Inside the pinned process: time scoring by stage (run by :mod:`benchmarks.throughput`).
+
+``python -m benchmarks.throughput_worker SPEC.json`` prints one JSON object.
+SPEC has ``headlines`` (a JSON file of strings), ``batches``, ``repeats``,
+``mode`` (``current``: this checkout's fast path and fastText; ``baseline``:
+the pre-optimisation ``model`` package found first on PYTHONPATH) and
+``fasttext_model`` (path or null). Imports of ``model`` happen after the
+spec is read, so the baseline mode gets the old package.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+SINGLE_CALLS = 300  # different one-headline calls timed for batch size 1
+MEDIUM_BATCHES = 50  # different batches timed for sizes below 10,000
+
+
+def batches_of(headlines: list[str], size: int, repeats: int) -> list[list[str]]:
+    """The batches timed for one size: distinct ones while the data lasts,
+    then the first batch again."""
+    limit = SINGLE_CALLS if size == 1 else MEDIUM_BATCHES if size < 10_000 else repeats
+    distinct = [headlines[i:i + size] for i in range(0, len(headlines) - size + 1, size)]
+    chosen = distinct[:limit]
+    while len(chosen) < max(limit, repeats):
+        chosen.append(distinct[0])
+    return chosen
+
+
+def median_time(function: Callable, inputs: Sequence) -> float:
+    """Median seconds of ``function(x)`` over ``inputs`` (one warm-up call first)."""
+    function(inputs[0])
+    times = []
+    for x in inputs:
+        started = time.perf_counter()
+        function(x)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def staged_medians(stages: Callable[[object], dict[str, float]], inputs: Sequence) -> dict:
+    """Median of each stage time over ``inputs``; ``stages(x)`` returns seconds by stage."""
+    stages(inputs[0])
+    runs = [stages(x) for x in inputs]
+    return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+
+
+def _current_stages(classifier, compiled, fast_features, cut, normalize_many):
+    """Stage timer of the current path: for a few headlines the per-headline
+    path (each block's ``small``), else each vectorised block in turn on one
+    shared batch."""
+    def small(batch: list[str]) -> dict[str, float]:
+        times = {}
+        started = time.perf_counter()
+        norm = normalize_many(batch)
+        times["normalisation"] = time.perf_counter() - started
+        started = time.perf_counter()
+        lowered = [text.lower() for text in norm]
+        for block in compiled.blocks:
+            block.small(norm, lowered)
+            times[_stage(block)] = time.perf_counter() - started
+            started = time.perf_counter()
+        arrays = compiled.small_arrays(norm)
+        times["assemble"] = max(time.perf_counter() - started - sum(
+            times[_stage(b)] for b in compiled.blocks), 0.0)
+        started = time.perf_counter()
+        classifier.p_clickbait_from_arrays(arrays)
+        times["linear"] = time.perf_counter() - started
+        started = time.perf_counter()
+        for text in lowered:
+            cut(text)
+        times["segmentation (within vectorise_word)"] = time.perf_counter() - started
+        return times
+
+    def vectorised(batch: list[str]) -> dict[str, float]:
+        times = {}
+        started = time.perf_counter()
+        norm = normalize_many(batch)
+        times["normalisation"] = time.perf_counter() - started
+        shared = fast_features.Batch(norm)
+        parts = []
+        for block in compiled.blocks:
+            started = time.perf_counter()
+            parts.append(block.transform(shared))
+            times[_stage(block)] = time.perf_counter() - started
+        started = time.perf_counter()
+        features = fast_features.sp.hstack(parts).tocsr()
+        times["assemble"] = time.perf_counter() - started
+        started = time.perf_counter()
+        classifier.p_clickbait_from_features(features)
+        times["linear"] = time.perf_counter() - started
+        joined = fast_features.Batch(norm).joined_lower
+        started = time.perf_counter()
+        cut(joined)
+        times["segmentation (within vectorise_word)"] = time.perf_counter() - started
+        return times
+
+    def stages(batch: list[str]) -> dict[str, float]:
+        return small(batch) if len(batch) <= fast_features.SMALL_BATCH else vectorised(batch)
+    return stages
+
+
+def _stage(block) -> str:
+    return f"vectorise_{type(block).__name__.removesuffix('Block').lower()}"
+
+
+def _baseline_stages(classifier, normalize_many):
+    """Stage timer of the scikit-learn path (FeatureUnion parts one by one)."""
+    import scipy.sparse as sp
+
+    def stages(batch: list[str]) -> dict[str, float]:
+        times = {}
+        started = time.perf_counter()
+        norm = normalize_many(batch)
+        times["normalisation"] = time.perf_counter() - started
+        parts = []
+        for name, transformer in classifier.features_.transformer_list:
+            started = time.perf_counter()
+            parts.append(transformer.transform(norm))
+            times[f"vectorise_{name}"] = time.perf_counter() - started
+        started = time.perf_counter()
+        features = sp.hstack(parts).tocsr()
+        times["assemble"] = time.perf_counter() - started
+        started = time.perf_counter()
+        classifier.p_clickbait_from_features(features)
+        times["linear"] = time.perf_counter() - started
+        return times
+    return stages
+
+
+def _rates(size: int, seconds: float) -> dict:
+    return {"seconds": seconds, "headlines_per_second": size / seconds}
+
+
+def measure_model(spec: dict, headlines: list[str]) -> dict:
+    from model.normalize import normalize_many
+    from model.scoring import load_model
+
+    model = load_model()
+    started = time.perf_counter()
+    model.predict_proba(headlines[:1])  # compiles the fast path (if any) and warms caches
+    first_call = time.perf_counter() - started
+    classifier = model.classifier
+    if spec["mode"] == "current":
+        from model import fast_features
+        from model.features import _cut_function
+
+        compiled = fast_features.compiled(classifier.features_)
+        stages = _current_stages(classifier, compiled, fast_features,
+                                 _cut_function(compiled.blocks[0].segmenter.backend),
+                                 normalize_many)
+    else:
+        stages = _baseline_stages(classifier, normalize_many)
+    result = {"first_call_seconds": first_call, "by_batch": {}}
+    for size in spec["batches"]:
+        inputs = batches_of(headlines, size, spec["repeats"])
+        entry = {"predict_proba": _rates(size, median_time(model.predict_proba, inputs)),
+                 "score": _rates(size, median_time(model.score, inputs)),
+                 "stages": staged_medians(stages, inputs)}
+        result["by_batch"][str(size)] = entry
+    return result
+
+
+def measure_fasttext(spec: dict, headlines: list[str]) -> dict:
+    import fasttext
+
+    from benchmarks.fasttext_baseline import tokenise
+    from model.normalize import normalize_many
+
+    model = fasttext.load_model(spec["fasttext_model"])
+
+    def predict(batch: list[str]):
+        return model.predict(tokenise(batch), k=1)
+
+    def predict_normalised(batch: list[str]):
+        return model.predict(tokenise(normalize_many(batch)), k=1)
+
+    def stages(batch: list[str]) -> dict[str, float]:
+        started = time.perf_counter()
+        tokens = tokenise(batch)
+        middle = time.perf_counter()
+        model.predict(tokens, k=1)
+        return {"tokenisation": middle - started, "predict": time.perf_counter() - middle}
+
+    result = {}
+    for size in spec["batches"]:
+        inputs = batches_of(headlines, size, spec["repeats"])
+        result[str(size)] = {
+            "tokenise_predict": _rates(size, median_time(predict, inputs)),
+            "normalise_tokenise_predict": _rates(size, median_time(predict_normalised, inputs)),
+            "stages": staged_medians(stages, inputs)}
+    return result
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(open(argv[0], encoding="utf-8").read())
+    with open(spec["headlines"], encoding="utf-8") as handle:
+        headlines = json.load(handle)
+    result = {"model": measure_model(spec, headlines)}
+    if spec["mode"] == "current" and spec.get("fasttext_model"):
+        result["fasttext"] = measure_fasttext(spec, headlines)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
