@@ -34,11 +34,25 @@ _NEWER_GUNICORN_OPTIONS = frozenset({"control_socket_disable"})
 def prepare_metrics_dir() -> Path:
     """A new, empty multiprocess metrics directory in memory (``/dev/shm`` if it
     is there and writable, else the temporary directory), exported in the
-    environment before the metrics library is imported anywhere."""
-    base = SHARED_MEMORY if os.access(SHARED_MEMORY, os.W_OK) else None
-    directory = Path(tempfile.mkdtemp(prefix=METRICS_PREFIX, dir=base))
+    environment before the metrics library is imported anywhere.
+
+    Its name carries this process's id; directories left by servers that were
+    killed (their process is gone) are removed first.
+    """
+    base = SHARED_MEMORY if os.access(SHARED_MEMORY, os.W_OK) else Path(tempfile.gettempdir())
+    _remove_stale_metrics_dirs(base)
+    directory = Path(tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-", dir=base))
     os.environ[MULTIPROC_ENV] = str(directory)
     return directory
+
+
+def _remove_stale_metrics_dirs(base: Path) -> None:
+    from service.storage import pid_alive
+
+    for path in base.glob(f"{METRICS_PREFIX}*-*"):
+        pid = path.name[len(METRICS_PREFIX):].partition("-")[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _child_exit(server, worker) -> None:

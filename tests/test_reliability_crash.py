@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import json
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -206,6 +207,7 @@ def test_killing_the_service_at_each_phase_of_a_retrain_loses_nothing(
     background = confident_labels(bundled_model, unlabeled_headlines, "crash")[:300]
     acknowledged: set[int] = set()
     killed: list[dict] = []
+    killed_masters: list[int] = []
     active = bundled_model.version
 
     for phase in (*PHASES, None):  # None: a last start with no fault injected
@@ -240,7 +242,7 @@ def test_killing_the_service_at_each_phase_of_a_retrain_loses_nothing(
                 break
             stopped = wait_stopped(server)
             version = phase_evidence(home, phase, stopped.pid, active)
-            server.kill_everything()
+            killed_masters.append(server.kill_everything()[0])
             labeller.join(timeout=60)
             acknowledged.update(labeller.acknowledged)
             killed.append({"phase": phase, "job": job_id, "labels_acknowledged":
@@ -249,6 +251,9 @@ def test_killing_the_service_at_each_phase_of_a_retrain_loses_nothing(
                 active = version  # the flip was durable before the kill
     final = assert_registry_consistent(home)
     assert final["active"] != bundled_model.version  # the promoted candidate stayed active
+    for pid in killed_masters:  # their metrics directories were removed by the next start
+        assert not list(Path(tempfile.gettempdir()).glob(f"headline-sieve-metrics-{pid}-*"))
+        assert not list(Path("/dev/shm").glob(f"headline-sieve-metrics-{pid}-*"))
     figures(kills=len(killed), phases=[k["phase"] for k in killed],
             labels_acknowledged=len(acknowledged), labels_lost=0,
             registry_versions=len(final["versions"]))
