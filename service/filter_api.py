@@ -20,7 +20,6 @@ does (``score_requires_token``).
 
 from __future__ import annotations
 
-import math
 
 from flask import Blueprint, Response, request
 
@@ -28,7 +27,8 @@ from service.active_model import ModelUnavailable
 from service.auth import token_required
 from service.errors import ApiError
 from service.state import get_state
-from service.validation import invalid_value, json_body, optional_probability, wrong_type
+from service.validation import (invalid_value, json_body, optional_probability,
+                                query_probability, wrong_type)
 from sidebar import MODES, filter_page
 from sidebar.document import PageTooDeep
 
@@ -72,23 +72,9 @@ def _mode() -> str:
     return mode
 
 
-def _query_threshold() -> float | None:
-    raw = request.args.get("threshold")
-    if raw is None or raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ApiError(400, "invalid_type", f"query parameter threshold must be a number, "
-                                            f"not {raw!r}", field="threshold") from None
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise invalid_value("threshold", f"must be between 0 and 1, not {raw}")
-    return value
-
-
 def _page() -> tuple[bytes, str | None, float | None]:
     """``(page bytes, charset declared by the transport, threshold)`` from the request."""
-    threshold = _query_threshold()
+    threshold = query_probability("threshold")
     if request.mimetype in _JSON_TYPES:
         body = json_body()
         if "url" in body:

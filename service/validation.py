@@ -151,17 +151,32 @@ def optional_string(body: dict, field: str, max_chars: int) -> str | None:
     return value
 
 
-def query_int(name: str, default: int, minimum: int,
-              maximum: int = SQLITE_MAX_INTEGER) -> int:
+def _query_value(name: str, convert, kind: str):
+    """Query parameter ``name`` converted with ``convert``; None when absent or empty."""
     raw = request.args.get(name)
     if raw is None or raw == "":
-        return default
+        return None
     try:
-        value = int(raw)
+        return convert(raw)
     except ValueError:
-        raise ApiError(400, "invalid_type", f"query parameter {name} must be an integer, "
+        raise ApiError(400, "invalid_type", f"query parameter {name} must be {kind}, "
                                             f"not {_shown(repr(raw))}", field=name) from None
+
+
+def query_int(name: str, default: int, minimum: int,
+              maximum: int = SQLITE_MAX_INTEGER) -> int:
+    value = _query_value(name, int, "an integer")
+    if value is None:
+        return default
     if not minimum <= value <= maximum:
         raise invalid_value(name, f"must be between {minimum} and {maximum}, "
                                   f"not {_shown(value)}")
+    return value
+
+
+def query_probability(name: str) -> float | None:
+    """Optional query parameter in [0, 1] (a threshold); None when absent."""
+    value = _query_value(name, float, "a number")
+    if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise invalid_value(name, f"must be between 0 and 1, not {_shown(value)}")
     return value
