@@ -71,7 +71,7 @@ def _closing(tag: str) -> re.Pattern:
 def attribute_spans(start_tag: str) -> dict[str, tuple[int, int, str]]:
     """Name -> (start, end, value) of each attribute of a start tag's source
     (the first of duplicates counts, as in HTML5); values unescaped."""
-    name_end = re.match(rf"<[^\t\n\f\r />]+", start_tag)
+    name_end = re.match(r"<[^\t\n\f\r />]+", start_tag)
     position = name_end.end() if name_end else 1
     spans: dict[str, tuple[int, int, str]] = {}
     while (match := ATTRIBUTE.match(start_tag, position)) is not None and match.end() > position:

@@ -189,10 +189,10 @@ def server_process(home: Path, workers: int = 2, env: Mapping[str, str] | None =
             handle.wait_ready(workers)
         yield handle
     finally:
-        _stop(handle)
+        stop_server(handle)
 
 
-def _stop(handle: ServerHandle) -> None:
+def stop_server(handle: ServerHandle) -> None:
     """SIGTERM the master (SIGKILL if it hangs), then SIGKILL whatever it started
     that is still there (e.g. a retraining process a test stopped with SIGSTOP)."""
     import psutil

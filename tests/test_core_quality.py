@@ -9,8 +9,6 @@ variants tried); the test guards what the model does reach.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 
 import pytest
 

@@ -12,17 +12,13 @@ The test that stops the service comes last in this file.
 from __future__ import annotations
 
 import http.server
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import requests
+from helpers import free_port, server_process, stop_server
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -30,7 +26,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT.parent / "shared" / "examples" / "portal_page.html"
-CLI = Path(sys.executable).with_name("headline-sieve")
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 KEPT_HOT = ("香港终审法院首席法官", "钦州港片区", "伍戈:人民币")
@@ -38,36 +33,6 @@ NEWS = ["省互联网产促会主席车敦安率队深入企业调研", "钦州�
 BAIT = ["张若昀甜蜜表白唐艺昕:我爱她就像她爱我", "baby抹胸长裙大秀窈窕身材,肤白貌美,尽显女神风采"]
 LISTENER = ('<script>document.addEventListener("sieve:done", function (e) '
             '{ window.__sieve = e.detail; });</script>')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_ready(base: str, process: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the service exited with {process.returncode}")
-        try:
-            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("the service did not become ready")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 class Portal:
@@ -109,20 +74,9 @@ def portal():
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, portal):
-    port = free_port()
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith("HEADLINE_SIEVE_")}
-    env["HEADLINE_SIEVE_CORS_ORIGINS"] = portal.origin
-    process = subprocess.Popen(
-        [str(CLI), "serve", "--home", str(tmp_path_factory.mktemp("home")),
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(base, process)
-        yield {"base": base, "process": process}
-    finally:
-        stop(process)
+    home = tmp_path_factory.mktemp("home")
+    with server_process(home, workers=1, env={"HEADLINE_SIEVE_CORS_ORIGINS": portal.origin}) as handle:
+        yield {"base": handle.base, "server": handle}
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +191,7 @@ def test_silent_service_times_out_and_leaves_the_page_untouched(browser, portal,
 def test_stopped_service_page_shows_everything(browser, portal, service):
     portal.pages["/down.html"] = example_page(script_tag(service["base"]))
     assert load(browser, f"{portal.origin}/down.html")["state"] == "applied"
-    stop(service["process"])
+    stop_server(service["server"])
     browser.get(f"{portal.origin}/down.html")
     WebDriverWait(browser, 30).until(
         lambda d: d.execute_script("return document.readyState") == "complete")
