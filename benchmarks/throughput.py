@@ -47,13 +47,13 @@ def _pinned_command(args: list[str]) -> tuple[list[str], bool]:
     return ([taskset, "-c", "0", *args], True) if taskset else (args, False)
 
 
-def _run_worker(spec: dict, work_dir: Path, python_path: str) -> dict:
+def _run_worker(spec: dict, work_dir: Path, python_path: str, cwd: Path = PROJECT_ROOT) -> dict:
     spec_path = work_dir / f"throughput-{spec['mode']}.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     command, pinned = _pinned_command([sys.executable, "-m", "benchmarks.throughput_worker",
                                        str(spec_path)])
     env = {**os.environ, **ONE_THREAD, "PYTHONPATH": python_path}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT,
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd,
                           timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"throughput worker ({spec['mode']}) failed:\n{done.stderr[-3000:]}")
@@ -85,9 +85,12 @@ def run(config: BenchConfig, fasttext_model: str | None) -> dict:
     result["headlines"] = len(headlines)
     if sizes.baseline:
         tree = _baseline_tree(config.work_dir)
-        result["baseline"] = {"commit": BASELINE_COMMIT, **_run_worker(
-            {**spec, "mode": "baseline", "fasttext_model": None}, config.work_dir,
-            f"{tree}{os.pathsep}{PROJECT_ROOT}")["model"]}
+        # ``python -m`` puts the working directory first on sys.path: run from the
+        # extracted tree so ``import model`` is the old package, benchmarks from PYTHONPATH.
+        baseline = _run_worker({**spec, "mode": "baseline", "fasttext_model": None},
+                               config.work_dir, str(PROJECT_ROOT), cwd=tree)
+        result["baseline"] = {"commit": BASELINE_COMMIT, "model_package": baseline["model_path"],
+                              **baseline["model"]}
     else:
         result["baseline"] = {"skipped": "quick run: the pre-optimisation commit is timed "
                                          "only in the full run"}

@@ -200,7 +200,11 @@ def main(argv: list[str]) -> int:
     spec = json.loads(open(argv[0], encoding="utf-8").read())
     with open(spec["headlines"], encoding="utf-8") as handle:
         headlines = json.load(handle)
-    result = {"model": measure_model(spec, headlines)}
+    import model
+
+    if spec["mode"] == "baseline" and hasattr(model, "fast_features"):
+        raise RuntimeError(f"baseline mode imported the current model package {model.__file__}")
+    result = {"model": measure_model(spec, headlines), "model_path": model.__file__}
     if spec["mode"] == "current" and spec.get("fasttext_model"):
         result["fasttext"] = measure_fasttext(spec, headlines)
     print(json.dumps(result))

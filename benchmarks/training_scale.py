@@ -8,7 +8,10 @@ copies; the quick run scales a 2% subset the same way). Wall time is measured ar
 included); peak memory is the largest resident set of the process and its
 children (the per-category fitting runs in 2 worker processes), sampled
 every 50 ms with psutil. The manifest's own ``training_seconds`` (dataset,
-fit and evaluation, without start-up and saving) is reported too.
+fit and evaluation, without start-up and saving) is reported too. The 1x
+point runs through :mod:`benchmarks.training_phases` (the same
+``train_recipe`` with timers around its phases), so one run gives both its
+figures and where its time goes.
 """
 
 from __future__ import annotations
@@ -32,10 +35,9 @@ from training.locations import PROJECT_ROOT
 log = logging.getLogger(__name__)
 
 
-def _train(data_dir, out_dir) -> dict:
+def _child(command: list[str]) -> tuple[float, float, str]:
+    """Run ``command``: (wall seconds, peak RSS of its process tree in MB, stdout)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLINE_SIEVE_")}
-    command = [*cli(), "train", "--recipe", "default", "--data-dir", str(data_dir),
-               "--out", str(out_dir)]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=env, cwd=PROJECT_ROOT)
@@ -43,9 +45,14 @@ def _train(data_dir, out_dir) -> dict:
         stdout, stderr = process.communicate(timeout=3600)
     wall = time.perf_counter() - started
     if process.returncode != 0:
-        raise RuntimeError(f"training failed ({process.returncode}):\n{stderr.decode()[-2000:]}")
+        raise RuntimeError(f"{command[1:3]} failed ({process.returncode}):\n"
+                           f"{stderr.decode()[-2000:]}")
+    return wall, memory.peak_bytes / 2**20, stdout.decode()
+
+
+def _point(wall: float, peak_mb: float, out_dir) -> dict:
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
-    return {"wall_seconds": round(wall, 2), "peak_rss_mb": round(memory.peak_bytes / 2**20, 1),
+    return {"wall_seconds": round(wall, 2), "peak_rss_mb": round(peak_mb, 1),
             "training_seconds": manifest["training_seconds"],
             "rows": manifest["data"]["rows"], "unique": manifest["data"]["unique"],
             "train": manifest["data"]["train"],
@@ -53,15 +60,19 @@ def _train(data_dir, out_dir) -> dict:
             "average_precision": manifest["validation"]["average_precision"]}
 
 
-def _phases(data_dir, out_dir) -> dict:
-    """The phase timers of :mod:`benchmarks.training_phases` at one size."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLINE_SIEVE_")}
-    done = subprocess.run([sys.executable, "-m", "benchmarks.training_phases", str(data_dir),
-                           str(out_dir)], capture_output=True, text=True, env=env,
-                          cwd=PROJECT_ROOT, timeout=3600)
-    if done.returncode != 0:
-        raise RuntimeError(f"phase timing failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def _train(data_dir, out_dir) -> dict:
+    """``headline-sieve train`` at one size."""
+    wall, peak, _ = _child([*cli(), "train", "--recipe", "default", "--data-dir", str(data_dir),
+                            "--out", str(out_dir)])
+    return _point(wall, peak, out_dir)
+
+
+def _train_with_phases(data_dir, out_dir) -> tuple[dict, dict]:
+    """The same training with the phase timers of :mod:`benchmarks.training_phases`
+    (the 1x point: one run gives its figures and its profile)."""
+    wall, peak, stdout = _child([sys.executable, "-m", "benchmarks.training_phases",
+                                 str(data_dir), str(out_dir)])
+    return _point(wall, peak, out_dir), json.loads(stdout.strip().splitlines()[-1])
 
 
 def _exponent(points: list[dict], key: str) -> float | None:
@@ -76,6 +87,7 @@ def _exponent(points: list[dict], key: str) -> float | None:
 def run(config: BenchConfig) -> dict:
     sizes = config.sizes
     points = []
+    phases = None
     for factor in sizes.training_scale:
         fraction = min(factor, 1.0) * sizes.training_base
         copies = max(int(round(factor)), 1)
@@ -84,15 +96,19 @@ def run(config: BenchConfig) -> dict:
             data_dir = config.data_dir
         else:
             data_dir = scaled_corpora(config.data_dir, work / "data", fraction, copies)
+        if factor == 1.0:
+            figures, phases = _train_with_phases(data_dir, work / "model")
+        else:
+            figures = _train(data_dir, work / "model")
         point = {"factor": factor, "corpora_fraction": fraction, "copies": copies,
                  "scaling": "repetition with suffix" if copies > 1 else
-                 "subset" if fraction < 1 else "full corpora",
-                 **_train(data_dir, work / "model")}
+                 "subset" if fraction < 1 else "full corpora", **figures}
         log.info("training at %gx: %s", factor, point)
         points.append(point)
         shutil.rmtree(work, ignore_errors=True)
-    base = (config.data_dir if sizes.training_base == 1.0 else
-            scaled_corpora(config.data_dir, config.work_dir / "phases-data", sizes.training_base))
+    if phases is None:  # no 1x point (quick run): time the phases at the base size
+        data_dir = scaled_corpora(config.data_dir, config.work_dir / "phases-data",
+                                  sizes.training_base)
+        _, phases = _train_with_phases(data_dir, config.work_dir / "phases-model")
     return {"points": points, "time_exponent": _exponent(points, "wall_seconds"),
-            "memory_exponent": _exponent(points, "peak_rss_mb"),
-            "phases_at_1x": _phases(base, config.work_dir / "phases-model")}
+            "memory_exponent": _exponent(points, "peak_rss_mb"), "phases_at_1x": phases}
