@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # corrections: with 5% the gate rejected the 10,000-label candidate (AP -0.019).
 FLIP_SHARE = 0.01
 LABELS_PER_REQUEST = 1_000
+RELAXED_TOLERANCE = "0.05"  # promotion_tolerance of the second server (default 0.01)
 JOB_SECONDS = 1_800  # bound on one job, only so a stuck job cannot hang the run
 
 
@@ -117,5 +118,20 @@ def run(config: BenchConfig, corpora_dir=None) -> dict:
             outcome["labels_stored"] = n
             log.info("retrain with %d labels: %s", n, json.dumps(outcome)[:300])
             runs.append(outcome)
-    return {"runs": runs, "flip_share": FLIP_SHARE,
-            "corpora": str(corpora_dir or config.data_dir)}
+    return {"runs": runs, "relaxed_gate": _relaxed_gate(config, labels, corpora_dir),
+            "flip_share": FLIP_SHARE, "corpora": str(corpora_dir or config.data_dir)}
+
+
+def _relaxed_gate(config: BenchConfig, labels: list[dict], corpora_dir) -> dict:
+    """The largest label count once more, on a server with a tolerant gate."""
+    home = config.work_dir / "retrain-relaxed-home"
+    settings = {"promotion_tolerance": RELAXED_TOLERANCE}
+    with Server(home, workers=2, data_dir=corpora_dir or config.data_dir,
+                settings=settings) as server:
+        token = create_token(home)
+        _send_labels(server, token, labels)
+        outcome = _retrain(server, token)
+    outcome["labels_stored"] = len(labels)
+    outcome["promotion_tolerance"] = float(RELAXED_TOLERANCE)
+    log.info("retrain with a relaxed gate: %s", json.dumps(outcome)[:300])
+    return outcome

@@ -30,8 +30,10 @@ def cli() -> list[str]:
 class Server:
     """``headline-sieve serve --home HOME --host 127.0.0.1 --port FREE --workers N``."""
 
-    def __init__(self, home: Path, workers: int = 2, data_dir: Path | None = None):
+    def __init__(self, home: Path, workers: int = 2, data_dir: Path | None = None,
+                 settings: dict[str, str] | None = None):
         self.home = Path(home)
+        self.settings = settings or {}  # extra HEADLINE_SIEVE_<NAME> environment settings
         self.port = free_port()
         self.workers = workers
         self.data_dir = data_dir
@@ -48,6 +50,8 @@ class Server:
         env["HEADLINE_SIEVE_LOG_LEVEL"] = "WARNING"
         if self.data_dir is not None:
             env["HEADLINE_SIEVE_DATA"] = str(self.data_dir)
+        env.update({f"HEADLINE_SIEVE_{name.upper()}": value
+                    for name, value in self.settings.items()})
         command = [*cli(), "serve", "--home", str(self.home), "--host", "127.0.0.1",
                    "--port", str(self.port), "--workers", str(self.workers)]
         self._log = open(self.log_path, "wb")
