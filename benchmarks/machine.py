@@ -6,9 +6,9 @@ import os
 import platform
 import subprocess
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
+from model.artifacts import library_versions
 from training.locations import PROJECT_ROOT
 
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "rjieba", "jieba", "opencc", "flask",
@@ -29,16 +29,6 @@ def _memory_gib() -> float:
     return float("nan")
 
 
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
 def _command_output(*command: str) -> str:
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=10,
@@ -56,7 +46,7 @@ def describe() -> dict:
         "cores": os.cpu_count(),
         "memory_gib": _memory_gib(),
         "kernel": platform.release(),
-        "versions": _versions(),
+        "versions": library_versions(LIBRARIES),
         "wrk": _command_output("wrk", "--version"),
         "commit": _command_output("git", "rev-parse", "--short", "HEAD"),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

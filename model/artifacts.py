@@ -38,9 +38,10 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(names: tuple[str, ...] = _LIBRARIES) -> dict[str, str]:
+    """Python's version and each of ``names``' installed version (absent ones left out)."""
     versions = {"python": platform.python_version()}
-    for name in _LIBRARIES:
+    for name in names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
