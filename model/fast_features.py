@@ -39,6 +39,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.utils.sparsefuncs_fast import (inplace_csr_row_normalize_l1,
                                             inplace_csr_row_normalize_l2)
 
+from model.bait_style import BaitFeatures, bait_row, bait_rows
 from model.features import Segmenter, StyleFeatures, _cut_function, style_row, style_rows
 from model.textarrays import SEPARATOR, CodePoints, code_points, joined_code_points
 
@@ -513,38 +514,47 @@ def _pack_ids(token_ids: Sequence[int], n_ids: int) -> int:
     return key
 
 
-class StyleBlock:
-    """The (already batch-vectorised) :class:`StyleFeatures`."""
+class DenseBlock:
+    """A stateless block that is already vectorised over the batch:
+    :class:`StyleFeatures` or :class:`BaitFeatures`, with its per-headline
+    definition (``row``), its batch definition (``rows``) and whether both
+    take the lower-cased texts."""
 
-    def __init__(self, style: StyleFeatures):
-        self.style = style
+    _KINDS = {StyleFeatures: (style_row, style_rows, False),
+              BaitFeatures: (bait_row, bait_rows, True)}
+
+    def __init__(self, transformer):
+        self.transformer = transformer
+        self.row, self.rows, self.lowercase = self._KINDS[type(transformer)]
+        self.n_features = len(transformer.get_feature_names_out())
 
     @classmethod
-    def compile(cls, transformer) -> "StyleBlock | None":
-        return cls(transformer) if type(transformer) is StyleFeatures else None
+    def compile(cls, transformer) -> "DenseBlock | None":
+        return cls(transformer) if type(transformer) in cls._KINDS else None
 
     def is_current(self) -> bool:
         return True
 
     def small(self, texts: list[str], lowered: list[str]) -> CsrArrays:
         indptr, indices, values = [0], [], []
-        for text in texts:
-            row = style_row(text)
+        for text in lowered if self.lowercase else texts:
+            row = self.row(text)
             indices += [j for j, value in enumerate(row) if value]
             values += [value for value in row if value]
             indptr.append(len(indices))
         return CsrArrays(np.array(values, dtype=np.float64), np.array(indices, dtype=np.int32),
-                         np.array(indptr, dtype=np.int32), len(StyleFeatures._NAMES))
+                         np.array(indptr, dtype=np.int32), self.n_features)
 
     def transform(self, batch: Batch) -> sp.csr_matrix:
-        points = batch.points(lowercase=False)
-        if points is None:
-            return self.style.transform(batch.texts)
-        return sp.csr_matrix(style_rows(batch.texts, points))
+        points = batch.points(lowercase=self.lowercase)
+        if points is None or not batch.texts:
+            return self.transformer.transform(batch.texts)
+        texts = batch.lowered() if self.lowercase else batch.texts
+        return sp.csr_matrix(self.rows(texts, points))
 
 
 class CompiledUnion:
-    """A fitted :class:`FeatureUnion` of word, char and style blocks, compiled."""
+    """A fitted :class:`FeatureUnion` of word, char, style and bait blocks, compiled."""
 
     def __init__(self, union: FeatureUnion, blocks: list):
         self.union = union
@@ -562,7 +572,7 @@ class CompiledUnion:
         blocks = []
         for _, transformer in union.transformer_list:
             block = (CharBlock.compile(transformer) or WordBlock.compile(transformer)
-                     or StyleBlock.compile(transformer))
+                     or DenseBlock.compile(transformer))
             if block is None:
                 return None
             blocks.append(block)

@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from model.textarrays import CodePoints, code_points
+from model.textarrays import BMP as _BMP, CodePoints, PhraseSet, code_points
 
 SEGMENTERS = ("rjieba", "jieba")
 
@@ -145,9 +145,6 @@ def style_row(text: str) -> tuple[float, ...]:
         float(12 <= han < 24),
         float(han >= 24),
     )
-_BMP = 0x10000
-
-
 @functools.lru_cache(maxsize=1)
 def _bmp_digits() -> np.ndarray:
     """Boolean, shape (65536,): BMP characters that ``_DIGIT`` (regex \\d) matches."""
@@ -175,74 +172,6 @@ def _equals_any(codes: np.ndarray, chars: str) -> np.ndarray:
 def _any(points: CodePoints, mask: np.ndarray) -> np.ndarray:
     """1.0 where a text has a True position in ``mask``, else 0.0; shape (n,)."""
     return (points.count_rows(mask) > 0).astype(np.float64)
-
-
-class PhraseSet:
-    """Which of a fixed list of phrases occur in each text of a batch.
-
-    Vectorised over the batch's code points: only positions whose character
-    starts some phrase are looked at; phrases of up to 3 characters are
-    matched by one packed integer key (21 bits per character), longer ones
-    character by character. A phrase that cannot be matched that way (empty,
-    or starting outside the BMP) is found by a substring scan.
-    """
-
-    def __init__(self, phrases: Sequence[str]):
-        self.phrases = tuple(phrases)
-        self._first = np.zeros(_BMP, dtype=bool)
-        self._short: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._long: list[tuple[int, tuple[int, ...]]] = []
-        self._scanned: list[int] = []
-        short: dict[int, list[tuple[int, int]]] = {}
-        for index, phrase in enumerate(self.phrases):
-            if not phrase or ord(phrase[0]) >= _BMP:
-                self._scanned.append(index)
-                continue
-            self._first[ord(phrase[0])] = True
-            if len(phrase) <= 3:
-                short.setdefault(len(phrase), []).append((_pack(phrase), index))
-            else:
-                self._long.append((index, tuple(map(ord, phrase))))
-        for length, entries in short.items():
-            entries.sort()
-            self._short[length] = (np.asarray([k for k, _ in entries], dtype=np.int64),
-                                   np.asarray([i for _, i in entries], dtype=np.int64))
-
-    def counts(self, texts: list[str], points: CodePoints) -> np.ndarray:
-        """Per text, how many distinct phrases occur in it; int64, shape (n,)."""
-        codes = points.codes
-        starts = np.flatnonzero(self._first[np.minimum(codes, _BMP - 1)] & (codes < _BMP))
-        found_rows, found_ids = [], []
-        for length, (keys, ids) in self._short.items():
-            at = points.starting_inside(starts, length)
-            key = codes[at]
-            for k in range(1, length):
-                key = (key << 21) | codes[at + k]
-            slot = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
-            hit = keys[slot] == key
-            found_rows.append(points.rows[at[hit]])
-            found_ids.append(ids[slot[hit]])
-        for index, chars in self._long:
-            at = points.starting_inside(starts, len(chars))
-            for k, char in enumerate(chars):
-                at = at[codes[at + k] == char]
-            found_rows.append(points.rows[at])
-            found_ids.append(np.full(len(at), index, dtype=np.int64))
-        for index in self._scanned:
-            rows = [i for i, text in enumerate(texts) if self.phrases[index] in text]
-            found_rows.append(np.asarray(rows, dtype=np.int64))
-            found_ids.append(np.full(len(rows), index, dtype=np.int64))
-        pairs = np.unique(np.concatenate(found_rows) * len(self.phrases)
-                          + np.concatenate(found_ids))
-        return np.bincount(pairs // len(self.phrases), minlength=points.n_texts)
-
-
-def _pack(text: str) -> int:
-    """Up to 3 characters as one integer, 21 bits each (the first highest)."""
-    key = 0
-    for char in text:
-        key = (key << 21) | ord(char)
-    return key
 
 
 _BAIT = PhraseSet(BAIT_PHRASES)
@@ -281,8 +210,10 @@ def build_features(
     char_ngrams: tuple[int, int] = (1, 3),
     min_df: int = 3,
     style: bool = True,
+    bait: bool = True,
 ) -> FeatureUnion:
-    """The feature union: word TF-IDF, char TF-IDF and (optionally) style.
+    """The feature union: word TF-IDF, char TF-IDF and (optionally) style and
+    bait-style phrase groups (:class:`model.bait_style.BaitFeatures`).
 
     TF-IDF uses sublinear tf and L2-normalised rows; terms seen in fewer than
     ``min_df`` training headlines are dropped, which keeps the artifact small
@@ -299,4 +230,8 @@ def build_features(
     ]
     if style:
         parts.append(("style", StyleFeatures()))
+    if bait:
+        from model.bait_style import BaitFeatures
+
+        parts.append(("bait", BaitFeatures()))
     return FeatureUnion(parts)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 SEPARATOR = "\n"
+BMP = 0x10000  # code points below this are in the Basic Multilingual Plane
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,77 @@ def code_points(texts: Sequence[str]) -> CodePoints | None:
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
     return CodePoints(codes, rows, None, len(texts))
+
+
+class PhraseSet:
+    """Which of a fixed list of phrases occur in each text of a batch.
+
+    Vectorised over the batch's code points: only positions whose character
+    starts some phrase are looked at; phrases of up to 3 characters are
+    matched by one packed integer key (21 bits per character), longer ones
+    character by character. A phrase that cannot be matched that way (empty,
+    or starting outside the BMP) is found by a substring scan.
+    """
+
+    def __init__(self, phrases: Sequence[str]):
+        self.phrases = tuple(phrases)
+        self._first = np.zeros(BMP, dtype=bool)
+        self._short: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._long: list[tuple[int, tuple[int, ...]]] = []
+        self._scanned: list[int] = []
+        short: dict[int, list[tuple[int, int]]] = {}
+        for index, phrase in enumerate(self.phrases):
+            if not phrase or ord(phrase[0]) >= BMP:
+                self._scanned.append(index)
+                continue
+            self._first[ord(phrase[0])] = True
+            if len(phrase) <= 3:
+                short.setdefault(len(phrase), []).append((_pack(phrase), index))
+            else:
+                self._long.append((index, tuple(map(ord, phrase))))
+        for length, entries in short.items():
+            entries.sort()
+            self._short[length] = (np.asarray([k for k, _ in entries], dtype=np.int64),
+                                   np.asarray([i for _, i in entries], dtype=np.int64))
+
+    def counts(self, texts: list[str], points: CodePoints) -> np.ndarray:
+        """Per text, how many distinct phrases occur in it; int64, shape (n,)."""
+        rows, _ = self.hits(texts, points)
+        return np.bincount(rows, minlength=points.n_texts)
+
+    def hits(self, texts: list[str], points: CodePoints) -> tuple[np.ndarray, np.ndarray]:
+        """Which phrases occur in which text: (text index, phrase index) pairs,
+        two int64 arrays of the same length, each pair once, sorted."""
+        codes = points.codes
+        starts = np.flatnonzero(self._first[np.minimum(codes, BMP - 1)] & (codes < BMP))
+        found_rows, found_ids = [], []
+        for length, (keys, ids) in self._short.items():
+            at = points.starting_inside(starts, length)
+            key = codes[at]
+            for k in range(1, length):
+                key = (key << 21) | codes[at + k]
+            slot = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+            hit = keys[slot] == key
+            found_rows.append(points.rows[at[hit]])
+            found_ids.append(ids[slot[hit]])
+        for index, chars in self._long:
+            at = points.starting_inside(starts, len(chars))
+            for k, char in enumerate(chars):
+                at = at[codes[at + k] == char]
+            found_rows.append(points.rows[at])
+            found_ids.append(np.full(len(at), index, dtype=np.int64))
+        for index in self._scanned:
+            rows = [i for i, text in enumerate(texts) if self.phrases[index] in text]
+            found_rows.append(np.asarray(rows, dtype=np.int64))
+            found_ids.append(np.full(len(rows), index, dtype=np.int64))
+        pairs = np.unique(np.concatenate(found_rows) * len(self.phrases)
+                          + np.concatenate(found_ids))
+        return pairs // len(self.phrases), pairs % len(self.phrases)
+
+
+def _pack(text: str) -> int:
+    """Up to 3 characters as one integer, 21 bits each (the first highest)."""
+    key = 0
+    for char in text:
+        key = (key << 21) | ord(char)
+    return key

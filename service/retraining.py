@@ -2,11 +2,12 @@
 
 Two cases, chosen by the ``retrain_mode`` setting (``auto`` picks one):
 
-- ``corpora``: the recipe's corpora are on disk. The dataset is the recipe's
-  (:func:`training.dataset.build_dataset`) with the user labels overriding
-  the corpus label of the same normalised headline; a
+- ``corpora``: the recipe's corpora are on disk. A
   :class:`~model.classifier.HeadlineClassifier` with the active model's
-  parameters is fitted on the training split plus the training labels.
+  parameters is fitted the way the bundled model was (every policy and
+  category headline of the recipe, held-out files included) plus the
+  training labels, which override the recipe's label of the same normalised
+  headline (:func:`training.train.fit_with_labels`).
 - ``labels``: only the active model and the labels. The active model's
   base classifier stays frozen and a :class:`model.adaptation.LabelAdaptedClassifier`
   learns a local correction from the training labels.
@@ -15,12 +16,11 @@ In both cases the candidate ends with the label-correction layer fitted on
 the training labels, so the labels change the answers for those headlines.
 
 Quality gate: a fixed slice of the labelled headlines (chosen by a hash of
-the normalised headline, :func:`is_holdout`) is never trained on; with
-corpora, the recipe's validation split (same seed as ``headline-sieve
-train``) is added. The candidate is promoted only if its ROC-AUC and average
-precision there are not lower than the active model's by more than the
-tolerance (accuracy when the held-out set has one class only). Rejected
-candidates stay in the registry with the reason.
+the normalised headline, :func:`is_holdout`) is never trained on. The
+candidate is promoted only if its ROC-AUC and average precision there are
+not lower than the active model's by more than the tolerance (accuracy when
+the held-out set has one class only). Rejected candidates stay in the
+registry with the reason.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def choose_mode(settings: Settings) -> str:
     except Exception as exc:  # noqa: BLE001 - a broken recipe means: no corpora
         log.warning("recipe %s unusable (%s); retraining from labels only", settings.recipe, exc)
         return "labels"
-    present = all((data_dir / source.path).is_file() for source in recipe.sources)
+    present = all((data_dir / path).is_file() for path in recipe.files())
     return "corpora" if present else "labels"
 
 
@@ -144,45 +144,23 @@ def _fit_on_labels(active: Model, train: Labelled, progress: Progress) -> tuple[
     return estimator, {"kind": "adapted", "base_version": _base_version(active)}
 
 
-def _fit_with_corpora(settings: Settings, active: Model, rows: list[dict], train: Labelled,
-                      holdout: Labelled, progress: Progress) -> tuple[object, dict]:
-    from training.dataset import build_dataset
+def _fit_with_corpora(settings: Settings, active: Model, train: Labelled,
+                      progress: Progress) -> tuple[object, dict]:
     from training.recipes import load_recipe
-    from training.splits import split
+    from training.train import fit_with_labels, load_training_data
 
     progress("reading the corpora", 0.1)
     recipe = load_recipe(settings.recipe)
-    dataset = build_dataset(recipe, settings.resolved_data_dir())
-    corpus_train, corpus_valid = split(dataset)  # the split the bundled model was trained on
-    labelled = {row["normalized"] for row in rows}  # user labels override the corpus
-
-    def without_labelled(part) -> tuple[Labelled, list[str] | None]:
-        keep = [i for i, text in enumerate(part.texts) if text not in labelled]
-        out = Labelled()
-        out.extend([part.texts[i] for i in keep], part.y[keep], "corpus")
-        # Source categories (e.g. thucnews:sports), where the dataset has them.
-        categories = getattr(part, "categories", None)
-        return out, None if categories is None else [str(categories[i]) for i in keep]
-
-    (fit_set, categories), (valid, _) = without_labelled(corpus_train), without_labelled(
-        corpus_valid)
-    fit_set.extend(train.texts, train.y, "labels")
-    holdout.extend(valid.texts, valid.y, "corpus")
+    data = load_training_data(recipe, settings.resolved_data_dir())
     base = base_classifier(active.classifier)
     params = base.get_params() if isinstance(base, HeadlineClassifier) else {}
-    progress(f"training on {len(fit_set)} headlines", 0.2)
-    fit_options = {}
-    if categories is not None:  # user labels are a source of their own
-        fit_options["categories"] = categories + ["labels"] * len(train)
-    estimator = HeadlineClassifier(**params).fit(fit_set.texts, fit_set.y, **fit_options)
+    progress(f"training on the recipe and {len(train)} labels", 0.2)
+    estimator, counts = fit_with_labels(data, train.texts, np.asarray(train.y), params)
     progress("fitting the label correction", 0.7)
     estimator = _adapt(estimator, train)
     details = {"kind": "retrained", "base_version": None,
                "recipe": {"name": recipe.name, "file": recipe.path.name},
-               "params": estimator.get_params() if isinstance(estimator, HeadlineClassifier)
-               else base_classifier(estimator).get_params(),
-               "data": {"corpus_train": len(fit_set) - len(train),
-                        "corpus_validation": len(valid), "unique": len(dataset)}}
+               "params": base_classifier(estimator).get_params(), "data": counts}
     return estimator, details
 
 
@@ -223,7 +201,7 @@ def retrain(settings: Settings, job_id: str, progress: Progress,
     labels_info = {"total": len(rows), "train": len(train), "holdout": len(holdout)}
     checkpoint("training")
     if mode == "corpora":
-        estimator, details = _fit_with_corpora(settings, active, rows, train, holdout, progress)
+        estimator, details = _fit_with_corpora(settings, active, train, progress)
     else:
         estimator, details = _fit_on_labels(active, train, progress)
 

@@ -69,17 +69,19 @@ def bundled_model():
 
 
 @pytest.fixture(scope="session")
-def hancd_rows() -> list[tuple[str, int]]:
-    """(headline, 1 = clickbait) of the HanCD Sina corpus, de-duplicated."""
+def policy_rows() -> list[tuple[str, int]]:
+    """(headline, 1 = clickbait) of the policy-labelled sets (policy_gold), de-duplicated:
+    the kind of labels editors send."""
     from model.normalize import normalize
-    from training.corpora import read_hancd
+    from training.corpora import read_table
 
     seen, rows = set(), []
-    for row in read_hancd(corpora_dir() / "hancd" / "sina.csv").rows:
-        key = normalize(row.text)
-        if key not in seen:
-            seen.add(key)
-            rows.append((row.text, int(row.category)))
+    for name in ("dev.tsv", "train.tsv"):
+        for row in read_table(corpora_dir() / "policy_gold" / name).rows:
+            key = normalize(row.text)
+            if key not in seen:
+                seen.add(key)
+                rows.append((row.text, int(row.category == "clickbait")))
     return rows
 
 

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model import fast_features, load_model
+from model.bait_style import BaitFeatures
 from model.features import StyleFeatures, build_features
 from model.normalize import normalize, normalize_many
 from training.locations import data_dir
@@ -27,7 +28,7 @@ from training.locations import data_dir
 # other scripts, characters outside the BMP, bait phrases and style marks.
 HOSTILE = ("\n\r\t \u3000\xa0\u2028\x0b\x1c\x85\u200b\u200d\ufeff\u0301\u0308\u0345"
            "eEaZİΣσς\u1100\u1161가ＡＢ１！？，：…「」“”\".:!?٣𝟘😀𠀀ﬁ㍿①²"
-           "體育頭條明星网友竟然你您这个时装周万万没想到春夏系列")
+           "體育頭條明星网友竟然你您这个时装周万万没想到春夏系列吗呢他种3ugG")
 texts_strategy = st.lists(st.text(alphabet=st.sampled_from(HOSTILE), max_size=12),
                           min_size=1, max_size=6)
 
@@ -71,6 +72,22 @@ def test_vectorised_style_equals_per_headline(texts):
     style = StyleFeatures().fit(texts)
     assert np.array_equal(style.transform(texts).toarray(),
                           style.transform_one_by_one(texts).toarray())
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts_strategy)
+def test_vectorised_bait_groups_equal_per_headline(texts):
+    bait = BaitFeatures().fit(texts)
+    assert np.array_equal(bait.transform(texts).toarray(),
+                          bait.transform_one_by_one(texts).toarray())
+
+
+def test_vectorised_bait_groups_on_real_headlines(unlabeled):
+    texts = normalize_many(unlabeled)
+    bait = BaitFeatures().fit(texts)
+    fast = bait.transform(texts)
+    assert np.array_equal(fast.toarray(), bait.transform_one_by_one(texts).toarray())
+    assert fast.nnz > len(texts)  # the groups do fire on real headlines
 
 
 def test_fast_union_equals_sklearn_on_the_bundled_model(bundled, unlabeled):
@@ -118,15 +135,11 @@ def test_refitted_union_is_recompiled(unlabeled):
 
 
 def test_bundled_model_scores_match_the_unoptimised_definition(bundled, unlabeled):
-    """p_clickbait as computed before the fast path: sklearn's transform, the
-    float32 weights, scipy's logsumexp, the sigmoid of the calibrator."""
-    from scipy.special import logsumexp
-
+    """p_clickbait as computed without the fast path: sklearn's transform, the
+    float32 weights, the sigmoid of the calibrator."""
     classifier = bundled.classifier
     features = classifier.features_.transform(normalize_many(unlabeled))
-    scores = np.asarray(features @ classifier.coef_.T) + classifier.intercept_
-    mask = classifier.clickbait_mask_
-    d = logsumexp(scores[:, mask], axis=1) - logsumexp(scores[:, ~mask], axis=1)
+    d = np.asarray(features @ classifier.coef_.T).ravel() + classifier.intercept_[0]
     a, b = classifier.calibrator_.coef_[0, 0], classifier.calibrator_.intercept_[0]
     reference = 1.0 / (1.0 + np.exp(-(a * d + b)))
     assert np.abs(bundled.predict_proba(unlabeled) - reference).max() < 1e-9

@@ -66,6 +66,24 @@ def test_user_table_formats(tmp_path, suffix, body):
     assert len(read.problems) == 1
 
 
+def test_policy_table_keeps_the_origin(tmp_path):
+    path = tmp_path / "gold.tsv"
+    path.write_text("label\theadline\torigin\nclickbait\t女星晒照\texamples/real_pages/a.html\n"
+                    "substantive\t央行降准\t\n", encoding="utf-8")
+    read = read_corpus("table", path)
+    assert [(r.text, r.category, r.origin) for r in read.rows] == [
+        ("女星晒照", "clickbait", "examples/real_pages/a.html"), ("央行降准", "substantive", "")]
+
+
+def test_toutiao_reader_maps_indices_to_tnews_names(tmp_path):
+    path = tmp_path / "toutiao.txt"
+    path.write_text("张艺兴片场花絮_!_2\n没有分隔符\n越界_!_15\n油价下调_!_4\n", encoding="utf-8")
+    read = read_corpus("toutiao", path)
+    assert [(r.text, r.category) for r in read.rows] == [("张艺兴片场花絮", "news_entertainment"),
+                                                          ("油价下调", "news_finance")]
+    assert [p.line for p in read.problems] == [2, 3]
+
+
 def test_user_table_without_header_is_an_error(tmp_path):
     path = tmp_path / "mine.csv"
     path.write_text("央行降准,substantive\n", encoding="utf-8")

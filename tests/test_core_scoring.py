@@ -42,7 +42,7 @@ def test_explanation_names_contributing_ngrams(model):
     assert len(result.explanation) == 5
     weights = [w for _, w in result.explanation]
     assert weights == sorted(weights, key=abs, reverse=True)
-    assert all(name.split(":")[0] in {"word", "char", "style"} for name, _ in result.explanation)
+    assert all(name.split(":")[0] in {"word", "char", "style", "bait"} for name, _ in result.explanation)
     assert sum(w for _, w in result.explanation) > 0  # pushes towards clickbait
     assert "explanation" not in model.score([GOSSIP])[0].to_dict()
 
@@ -55,7 +55,7 @@ def test_binary_contributions_add_up_to_the_log_odds():
     rows = read_corpus("thucnews", data_dir() / "thucnews/dev.txt").rows[:600]
     texts = [r.text for r in rows]
     y = [int(r.category == "entertainment") for r in rows]
-    clf = HeadlineClassifier(calibration_folds=2).fit(texts, y)  # no categories: binary
+    clf = HeadlineClassifier(folds=2).fit(texts, y)  # no topic prior
     features = clf.transform(texts[:20])
     total = np.asarray(clf.contributions(features).sum(axis=1)).ravel() + clf.intercept_[0]
     assert np.allclose(total, clf.decision_function(texts[:20]), atol=1e-4)

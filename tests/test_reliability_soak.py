@@ -86,11 +86,11 @@ def rss_mb(pids: list[int]) -> dict[str, int]:
     return {str(pid): psutil.Process(pid).memory_info().rss // 2 ** 20 for pid in pids}
 
 
-def test_soak_mixed_load_with_a_promotion(tmp_path, service_helpers, bundled_model, hancd_rows,
+def test_soak_mixed_load_with_a_promotion(tmp_path, service_helpers, bundled_model, policy_rows,
                                           unlabeled_headlines, figures):
     home = tmp_path / "home"
     token = service_helpers.create_token(home)
-    train, holdout = service_helpers.pick_corrections(bundled_model, hancd_rows, 20, 6)
+    train, holdout = service_helpers.pick_corrections(bundled_model, policy_rows, 20, 6)
     labels = confident_labels(bundled_model, unlabeled_headlines, source="soak")
     context = multiprocessing.get_context("fork")
     with service_helpers.server_process(home) as server:

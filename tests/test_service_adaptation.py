@@ -16,11 +16,11 @@ SUFFIXES = ("（图）", " - 新浪新闻", "!!")
 
 
 @pytest.fixture(scope="module")
-def corrections(bundled_model, hancd_rows):
+def corrections(bundled_model, policy_rows):
     """20 HanCD headlines the bundled model gets wrong, with their true labels."""
-    texts = [text for text, _ in hancd_rows]
+    texts = [text for text, _ in policy_rows]
     predicted = bundled_model.classifier.predict(texts)
-    wrong = [(text, y) for (text, y), pred in zip(hancd_rows, predicted)
+    wrong = [(text, y) for (text, y), pred in zip(policy_rows, predicted)
              if pred != y and len(text) >= 8]
     assert len(wrong) >= 20
     return wrong[:20]

@@ -13,8 +13,14 @@ Formats (see ../shared/datasets/README.md):
 - ``tnews``: JSON lines with ``sentence`` and ``label_desc`` (or ``label``,
   int or string, looked up in ``labels.json`` beside the file).
 - ``hancd``: CSV without header: ``label,title,content,source``.
-- ``table``: a user's own CSV, TSV or JSON-lines file with ``headline`` and
-  ``label`` (``clickbait``/``substantive`` or ``1``/``0``).
+- ``pool``: JSON lines with ``sentence`` and no label (the unlabeled TNEWS
+  pool); every row's category is ``unlabeled``.
+- ``toutiao``: ``headline_!_index``, index 0..14 into :data:`TOUTIAO_CATEGORIES`
+  (the Toutiao dataset TNEWS was drawn from, with TNEWS's category names).
+- ``table``: CSV, TSV or JSON-lines with a ``headline`` and a ``label``
+  (``clickbait``/``substantive`` or ``1``/``0``) column, and optionally
+  ``origin`` (where the headline comes from; the policy files have it).
+  Policy-labelled data (``policy_gold/*.tsv``) and users' own labels use it.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ import csv
 import hashlib
 import io
 import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_HEADLINE_CHARS = 512
+log = logging.getLogger(__name__)
 
 
 class CorpusError(Exception):
@@ -39,6 +47,7 @@ class Row:
     text: str
     category: str
     line: int
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,7 @@ def _lines(path: Path, data: bytes, out: CorpusFile) -> Iterator[tuple[int, str]
             yield number, line
 
 
-def _add(out: CorpusFile, number: int, text, category) -> None:
+def _add(out: CorpusFile, number: int, text, category, origin: str = "") -> None:
     if not isinstance(text, str) or not text.strip():
         out.problems.append(Problem(str(out.path), number, "empty or missing headline"))
     elif len(text) > MAX_HEADLINE_CHARS:
@@ -100,7 +109,7 @@ def _add(out: CorpusFile, number: int, text, category) -> None:
     elif category is None or str(category).strip() == "":
         out.problems.append(Problem(str(out.path), number, "missing label"))
     else:
-        out.rows.append(Row(text.strip(), str(category).strip(), number))
+        out.rows.append(Row(text.strip(), str(category).strip(), number, origin))
 
 
 def read_thucnews(path: Path, classes_path: Path | None = None) -> CorpusFile:
@@ -147,6 +156,22 @@ def read_tnews(path: Path, labels_path: Path | None = None) -> CorpusFile:
     return out
 
 
+def read_pool(path: Path) -> CorpusFile:
+    path = Path(path)
+    data = _read_bytes(path)
+    out = CorpusFile(path, hashlib.sha256(data).hexdigest())
+    for number, line in _lines(path, data, out):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            entry = None
+        if not isinstance(entry, dict):
+            out.problems.append(Problem(str(path), number, "not a JSON object"))
+            continue
+        _add(out, number, entry.get("sentence"), "unlabeled")
+    return out
+
+
 def read_hancd(path: Path) -> CorpusFile:
     path = Path(path)
     text, out = _read_text(path)
@@ -166,6 +191,30 @@ def read_hancd(path: Path) -> CorpusFile:
                                         "expected 'label,title,content,source' with label 0 or 1"))
             continue
         _add(out, reader.line_num, record[1], record[0].strip())
+    return out
+
+
+# Index -> category of the Toutiao headline dataset (its README's order; index 12,
+# "stock" there, is TNEWS's news_stock).
+TOUTIAO_CATEGORIES = (
+    "news_story", "news_culture", "news_entertainment", "news_sports", "news_finance",
+    "news_house", "news_car", "news_edu", "news_tech", "news_military", "news_travel",
+    "news_world", "news_stock", "news_agriculture", "news_game")
+_TOUTIAO_SEPARATOR = "_!_"
+
+
+def read_toutiao(path: Path) -> CorpusFile:
+    path = Path(path)
+    data = _read_bytes(path)
+    out = CorpusFile(path, hashlib.sha256(data).hexdigest())
+    for number, line in _lines(path, data, out):
+        text, sep, index = line.rstrip("\r\n").rpartition(_TOUTIAO_SEPARATOR)
+        index = index.strip()
+        if not sep or not index.isdigit() or int(index) >= len(TOUTIAO_CATEGORIES):
+            out.problems.append(Problem(str(path), number,
+                                        "expected 'headline_!_index' with an index 0..14"))
+            continue
+        _add(out, number, text, TOUTIAO_CATEGORIES[int(index)])
     return out
 
 
@@ -205,7 +254,9 @@ def read_table(path: Path) -> CorpusFile:
             out.problems.append(Problem(str(path), number,
                                         "label must be clickbait/substantive or 1/0"))
             continue
-        _add(out, number, entry.get("headline"), label)
+        origin = entry.get("origin")
+        _add(out, number, entry.get("headline"), label,
+             origin.strip() if isinstance(origin, str) else "")
     return out
 
 
@@ -213,6 +264,8 @@ READERS: dict[str, Callable[[Path], CorpusFile]] = {
     "thucnews": read_thucnews,
     "tnews": read_tnews,
     "hancd": read_hancd,
+    "toutiao": read_toutiao,
+    "pool": read_pool,
     "table": read_table,
 }
 
@@ -224,3 +277,52 @@ def read_corpus(reader: str, path: Path) -> CorpusFile:
     except KeyError:
         raise CorpusError(f"unknown reader {reader!r}; choose one of {sorted(READERS)}") from None
     return function(Path(path))
+
+
+REFERENCE_COLUMNS = ("label", "corpus", "path", "line", "sha256_8")
+
+
+def read_label_references(path: Path, data_dir: Path) -> CorpusFile:
+    """A label file that names its headlines instead of copying them.
+
+    TSV with the header ``label, corpus, path, line, sha256_8``: the label
+    (clickbait/substantive) of the headline on ``line`` of ``data_dir/path``,
+    read with reader ``corpus``; ``sha256_8`` (the first 8 hex digits of the
+    SHA-256 of the normalised headline) checks that the line still holds the
+    headline that was labelled. Each row's origin is ``path``.
+    """
+    from model.normalize import normalize
+
+    path = Path(path)
+    text, out = _read_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")
+    if reader.fieldnames is None or tuple(reader.fieldnames) != REFERENCE_COLUMNS:
+        raise CorpusError(f"{path}: needs the header {' '.join(REFERENCE_COLUMNS)} (tab-separated)")
+    corpora: dict[tuple[str, str], dict[int, Row]] = {}
+    for entry in reader:
+        number = reader.line_num
+        label = TABLE_LABELS.get(str(entry["label"]).strip().lower())
+        key = (entry["corpus"], entry["path"])
+        if label is None or not str(entry["line"]).isdigit():
+            out.problems.append(Problem(str(path), number, "needs a clickbait/substantive "
+                                                           "label and a line number"))
+            continue
+        if key not in corpora:
+            try:
+                rows = read_corpus(key[0], Path(data_dir) / key[1]).rows
+            except CorpusError as exc:  # e.g. a data dir without that file
+                log.warning("%s: labels of %s skipped: %s", path, key[1], exc)
+                rows = []
+            corpora[key] = {r.line: r for r in rows}
+        row = corpora[key].get(int(entry["line"]))
+        if row is None:
+            out.problems.append(Problem(str(path), number,
+                                        f"no headline at {key[1]}:{entry['line']}"))
+            continue
+        digest = hashlib.sha256(normalize(row.text).encode("utf-8")).hexdigest()[:8]
+        if digest != entry["sha256_8"]:
+            out.problems.append(Problem(str(path), number, f"the headline at {key[1]}:"
+                                        f"{entry['line']} is not the one labelled (hash)"))
+            continue
+        _add(out, number, row.text, label, key[1])
+    return out

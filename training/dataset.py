@@ -1,4 +1,5 @@
-"""Build a de-duplicated binary dataset from a recipe.
+"""Build de-duplicated binary datasets from a recipe: the category corpora
+(:func:`build_dataset`) and the policy-labelled files (:func:`build_policy`).
 
 Duplicates are found on the *normalised* headline, before any split, so no
 headline (nor its traditional-script or full-width twin) can fall in both the
@@ -13,14 +14,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from model.normalize import normalize_many
-from training.corpora import Problem, read_corpus
-from training.recipes import Recipe
+from training.corpora import CorpusFile, Problem, read_corpus, read_label_references
+from training.locations import DATASETS_DIR
+from training.recipes import PolicyFile, Recipe
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,17 @@ class Dataset:
         return Dataset([self.texts[i] for i in index], self.y[index], self.categories[index],
                        self.report)
 
+    def without(self, texts: set[str]) -> "Dataset":
+        """The headlines not in ``texts`` (normalised)."""
+        return self.subset(np.asarray([i for i, t in enumerate(self.texts) if t not in texts],
+                                      dtype=np.int64))
+
+    def __add__(self, other: "Dataset") -> "Dataset":
+        """Both datasets' rows, ``other``'s headlines taking precedence over equal ones."""
+        mine = self.without(set(other.texts))
+        return Dataset(mine.texts + other.texts, np.concatenate([mine.y, other.y]),
+                       np.concatenate([mine.categories, other.categories]), self.report)
+
 
 def deduplicate(texts: list[str], labels: list[int], categories: list[str],
                 report: DatasetReport) -> Dataset:
@@ -91,6 +105,46 @@ def deduplicate(texts: list[str], labels: list[int], categories: list[str],
     report.duplicates = len(texts) - len(votes)
     return Dataset(kept_texts, np.asarray(kept_y, dtype=np.int64),
                    np.asarray(kept_categories, dtype=object), report)
+
+
+def origin_part(origin: str, fallback: str) -> str:
+    """The part of the policy data a headline belongs to: the folder of its
+    ``origin`` (``examples/real_pages/x.html`` -> ``real_pages``,
+    ``unlabeled/tnews_unlabeled.json`` -> ``unlabeled``), else ``fallback``."""
+    if not origin:
+        return fallback
+    path = Path(origin)
+    return path.parent.name or path.stem
+
+
+def _read_policy_file(entry: PolicyFile | str, data_dir: Path) -> CorpusFile:
+    if isinstance(entry, str) or not entry.by_reference:
+        return read_corpus("table", Path(data_dir) / getattr(entry, "path", entry))
+    return read_label_references(DATASETS_DIR / entry.path, data_dir)
+
+
+def build_policy(files: Sequence[PolicyFile | str], data_dir: Path,
+                 report: DatasetReport | None = None) -> Dataset:
+    """Read policy-labelled files (tables with ``label``, ``headline``,
+    ``origin``, or the project's label references); normalise and
+    de-duplicate. ``categories`` holds each headline's part
+    (:func:`origin_part`), so metrics can be reported per part."""
+    report = report or DatasetReport()
+    texts, labels, parts = [], [], []
+    for entry in files:
+        relative = getattr(entry, "path", entry)
+        read = _read_policy_file(entry, data_dir)
+        file_labels = [int(row.category == "clickbait") for row in read.rows]
+        report.files.append(SourceFile("policy", relative, read.sha256, len(read.rows),
+                                       len(read.problems), sum(file_labels)))
+        report.problems.extend(read.problems)
+        for problem in read.problems:
+            log.warning("skipped malformed row %s", problem)
+        texts.extend(row.text for row in read.rows)
+        labels.extend(file_labels)
+        parts.extend(origin_part(row.origin, Path(relative).stem) for row in read.rows)
+    report.rows += len(texts)
+    return deduplicate(normalize_many(texts), labels, parts, report)
 
 
 def build_dataset(recipe: Recipe, data_dir: Path) -> Dataset:

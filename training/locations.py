@@ -7,7 +7,8 @@ from pathlib import Path
 
 DATA_ENV = "HEADLINE_SIEVE_DATA"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-RECIPES_DIR = PROJECT_ROOT / "datasets" / "recipes"
+DATASETS_DIR = PROJECT_ROOT / "datasets"  # recipes and labels the project writes
+RECIPES_DIR = DATASETS_DIR / "recipes"
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:
