@@ -27,7 +27,7 @@ class MulticlassHeadlines:
         defaults = HeadlineClassifier()
         self.features = build_features(defaults.segmenter, tuple(defaults.word_ngrams),
                                        tuple(defaults.char_ngrams), defaults.min_df,
-                                       defaults.style)
+                                       defaults.style, defaults.bait)
         self.linear = LogisticRegression(C=C, max_iter=2000)
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> "MulticlassHeadlines":

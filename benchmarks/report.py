@@ -8,6 +8,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 PLOT_NAME = "training_scale.png"
+TRAINING_SECONDS = 60  # default recipe, wall, both fits (held out + refit)
+TRAINING_PEAK_MB = 3 * 1024  # at 4x the corpora
+ARTIFACT_MB = 25
 
 
 def _pct(x: float) -> str:
@@ -26,17 +29,45 @@ def _rate(figures: dict, size: str, key: str) -> float:
 
 # -- targets ---------------------------------------------------------------------
 
+def _at_least(target: str, value: float, goal: float, note: str = "") -> tuple:
+    """A target row for ``value >= goal``."""
+    return (target, f"{value:.4f}", value >= goal, f"{value - goal:+.4f}", note)
+
+
+def _parts(figures: dict, key: str) -> str:
+    return ", ".join(f"{name} {part[key]}" for name, part in figures["per_source"].items())
+
+
 def _quality_targets(quality: dict) -> list[tuple]:
     binary, thuc = quality["binary"], quality["thucnews"]
+    ours, fasttext = binary["ours"], binary["fasttext"]
     rows = []
     for key, name in (("roc_auc", "ROC-AUC"), ("average_precision", "average precision")):
-        ours, theirs = binary["ours"][key], binary["fasttext"][key]
-        rows.append((f"Quality: clickbait {name} >= fastText's (same split)",
-                     f"{ours:.4f} vs {theirs:.4f}", ours >= theirs,
-                     f"{ours - theirs:+.4f}", ""))
-    ours, theirs = thuc["ours"]["accuracy"], thuc["fasttext"]["accuracy"]
+        mine, theirs = ours[key], fasttext[key]
+        rows.append((f"Quality: policy dev {name} >= fastText's (same split)",
+                     f"{mine:.4f} vs {theirs:.4f}", mine >= theirs, f"{mine - theirs:+.4f}",
+                     f"by part, ours: {_parts(ours, key)}; fastText: {_parts(fasttext, key)}"))
+    real_pages = ours["per_source"]["real_pages"]
+    stored = (f"threshold {ours['threshold']}; cross-fitted on the training rows: precision "
+              f"{ours['cross_fitted']['precision']}, recall {ours['cross_fitted']['recall']}")
+    categories = ours["categories"]
+    rows += [
+        _at_least("Quality: policy dev ROC-AUC >= 0.93 overall", ours["roc_auc"], 0.93,
+                  f"by part: {_parts(ours, 'roc_auc')}"),
+        _at_least("Quality: policy dev ROC-AUC >= 0.90 on real-page links",
+                  real_pages["roc_auc"], 0.90,
+                  f"{real_pages['n']} links, {real_pages['clickbait']} clickbait"),
+        _at_least("Quality: policy dev precision >= 0.90 at the stored threshold",
+                  ours["precision"], 0.90, stored),
+        _at_least("Quality: policy dev recall >= 0.75 at the stored threshold",
+                  ours["recall"], 0.75, stored),
+        _at_least("Quality: category validation ROC-AUC >= 0.93 (the topic signal must not "
+                  "collapse)", categories["roc_auc"], 0.93,
+                  f"by corpus: {_parts(categories, 'roc_auc')}"),
+    ]
+    mine, theirs = thuc["ours"]["accuracy"], thuc["fasttext"]["accuracy"]
     rows.append(("Quality: THUCNews 10-class accuracy >= fastText's",
-                 f"{ours:.4f} vs {theirs:.4f}", ours >= theirs, f"{ours - theirs:+.4f}", ""))
+                 f"{mine:.4f} vs {theirs:.4f}", mine >= theirs, f"{mine - theirs:+.4f}", ""))
     return rows
 
 
@@ -101,18 +132,37 @@ def _http_targets(http: dict, throughput: dict | None = None) -> list[tuple]:
     return rows
 
 
+def _phase_profile(phases: dict, n: int = 3) -> str:
+    top = sorted(phases["phases"].items(), key=lambda kv: -kv[1]["seconds"])[:n]
+    return "; ".join(f"{name} {v['seconds']:.1f} s" for name, v in top)
+
+
+def _corpora_scale(point: dict) -> str:
+    """The point's size as a multiple of the full corpora, e.g. ``4x``."""
+    return f"{point['corpora_fraction'] * point['copies']:g}x"
+
+
 def _training_targets(scale: dict) -> list[tuple]:
-    full = [p for p in scale["points"] if p["factor"] == 1.0]
-    phases = scale["phases_at_1x"]["phases"]
-    total = scale["phases_at_1x"]["total_seconds"]
-    profile = "; ".join(f"{name} {v['seconds']:.1f} s" for name, v in
-                        sorted(phases.items(), key=lambda kv: -kv[1]["seconds"])[:3])
-    if full:
-        wall, figure = full[0]["wall_seconds"], f"{full[0]['wall_seconds']:.1f} s wall"
-    else:  # the quick run has no 1x point of its own: the phase-timed run stands in
-        wall, figure = total, f"{total:.1f} s in train_recipe"
-    return [("Training: default recipe (100% of the corpora) < 30 s", figure,
-             wall < 30, f"{wall - 30:+.1f} s", f"of {total:.1f} s in train_recipe: {profile}")]
+    phases = scale["phases_at_1x"]
+    run = phases["figures"]  # the 1x point (quick run: the base size stands in)
+    at = "" if any(p["factor"] == 1.0 for p in scale["points"]) else " at the quick base size"
+    wall = run["wall_seconds"]
+    rows = [(f"Training: default recipe (100% of the corpora) < {TRAINING_SECONDS} s wall, "
+             "incl. the refit", f"{wall:.1f} s wall{at}", wall < TRAINING_SECONDS,
+             f"{wall - TRAINING_SECONDS:+.1f} s",
+             f"of {phases['total_seconds']:.1f} s in train_recipe (2 fits): "
+             f"{_phase_profile(phases)}")]
+    largest = max(scale["points"], key=lambda p: p["factor"])
+    peak = largest["peak_rss_mb"]
+    rows.append((f"Memory: training peak RSS < 3 GB ({TRAINING_PEAK_MB:,} MB) at 4x the corpora",
+                 f"{peak:,.0f} MB at {_corpora_scale(largest)}", peak < TRAINING_PEAK_MB,
+                 f"{peak - TRAINING_PEAK_MB:+,.0f} MB",
+                 f"{largest['train']:,} training headlines, process tree"))
+    size = run["artifact_mb"]
+    rows.append((f"Artifact: model.joblib < {ARTIFACT_MB} MB (the one the 1x training point saved)",
+                 f"{size:.1f} MB{at}", size < ARTIFACT_MB, f"{size - ARTIFACT_MB:+.1f} MB",
+                 "the refitted default model, compressed joblib"))
+    return rows
 
 
 def _retrain_targets(retrain: dict) -> list[tuple]:
@@ -168,24 +218,41 @@ def _machine(machine: dict, command: str) -> list[str]:
 
 def _quality(quality: dict) -> list[str]:
     b = quality["binary"]
+    ours, fasttext = b["ours"], b["fasttext"]
+    parts = ", ".join(f"{name} {part['n']:,}" for name, part in ours["per_source"].items())
     lines = ["## Quality", "",
-             f"Binary (clickbait vs substantive), default recipe, de-duplicated, split with the "
-             f"default seed: {b['train']:,} training / {b['test']:,} test headlines. Ours: "
-             f"{b['ours']['provenance']}, threshold {b['ours']['threshold']} (stored, F0.5 on "
-             f"out-of-fold data). fastText: {b['fasttext']['params']} chosen by validation AP "
-             f"on 20% of the training split; threshold {b['fasttext']['threshold']} (F1-best on "
-             "that validation part).", "",
-             "| source | n | ROC-AUC ours | ROC-AUC fastText | AP ours | AP fastText | "
-             "F1 ours | F1 fastText |", "|---|---|---|---|---|---|---|---|"]
-    sources = [("all", b["ours"], b["fasttext"])] + [
-        (name, b["ours"]["per_source"][name], b["fasttext"]["per_source"][name])
-        for name in b["ours"]["per_source"]]
-    for name, o, f in sources:
-        lines.append(f"| {name} | {o['n']:,} | {o['roc_auc']} | {f['roc_auc']} | "
-                     f"{o['average_precision']} | {f['average_precision']} | {o['f1']} | "
-                     f"{f['f1']} |")
+             f"Binary (clickbait or substantive under POLICY.md), tested on the held-out "
+             f"policy set policy_gold/dev.tsv: {b['test']:,} headlines ({parts}). Both models "
+             f"train on the same {b['train']:,} policy-labelled headlines; ours also uses "
+             f"{b['topic_prior']:,} category-corpus headlines as its naive-Bayes topic prior, "
+             f"which fastText cannot use. Ours: fitted here with the default parameters "
+             f"without the held-out data (the fit train_recipe measures before its refit), "
+             f"threshold {ours['threshold']} (stored: highest cross-fitted recall at precision "
+             f">= {ours['target_precision']}). fastText: {fasttext['params']} chosen by "
+             f"validation AP on 20% of the policy training rows; threshold "
+             f"{fasttext['threshold']} (the same rule on that validation part).", "",
+             "| part | n | clickbait | ROC-AUC ours | ROC-AUC fastText | AP ours | AP fastText "
+             "| P / R ours | P / R fastText | F1 ours | F1 fastText |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [("all", ours, fasttext)] + [
+        (name, ours["per_source"][name], fasttext["per_source"][name])
+        for name in ours["per_source"]]
+    for name, o, f in rows:
+        lines.append(f"| {name} | {o['n']:,} | {o['clickbait']:,} | {o['roc_auc']} | "
+                     f"{f['roc_auc']} | {o['average_precision']} | {f['average_precision']} | "
+                     f"{o['precision']} / {o['recall']} | {f['precision']} / {f['recall']} | "
+                     f"{o['f1']} | {f['f1']} |")
+    categories, cross = ours["categories"], ours["cross_fitted"]
+    lines += ["", f"Ours on the category validation split ({categories['n']:,} headlines, "
+              f"labelled by the recipe's category table, not the policy): ROC-AUC "
+              f"{categories['roc_auc']}, AP {categories['average_precision']}; by corpus, "
+              f"ROC-AUC {_parts(categories, 'roc_auc')}. Cross-fitted on its policy training "
+              f"rows (where the threshold was chosen): ROC-AUC {cross['roc_auc']}, AP "
+              f"{cross['average_precision']}, precision {cross['precision']}, recall "
+              f"{cross['recall']}. Fit: {ours['fit_seconds']} s; fastText tuning: "
+              f"{fasttext['tuning_seconds']} s.", ""]
     t = quality["thucnews"]
-    lines += ["", f"THUCNews, 10 classes: train on thucnews/dev.txt ({t['train']:,}), test on "
+    lines += [f"THUCNews, 10 classes: train on thucnews/dev.txt ({t['train']:,}), test on "
               f"thucnews/test.txt ({t['test']:,}; {t['train_test_overlap']} headlines in both). "
               f"Ours: our features + multinomial logistic regression, C={t['ours']['C']} chosen "
               f"on 20% of dev.txt; fastText: {t['fasttext']['params']} chosen the same way.", "",
@@ -258,24 +325,40 @@ def _http(http: dict) -> list[str]:
     return lines
 
 
+def _phase_line(name: str, figures: dict) -> str:
+    calls = f" ({figures['calls']} call(s))" if figures["calls"] is not None else ""
+    return f"- {name}: {figures['seconds']} s{calls}"
+
+
 def _training(scale: dict, plot: Path | None) -> list[str]:
     lines = ["## Training time and memory against data size", "",
-             "| corpora | scaling | training headlines | wall s | train_recipe s | "
-             "peak RSS MB (tree) | ROC-AUC | AP |", "|---|---|---|---|---|---|---|---|"]
+             "| corpora | scaling | training headlines (policy + categories) | wall s | "
+             "train_recipe s | peak RSS MB (tree) | artifact MB | held-out ROC-AUC | AP | "
+             "P / R |", "|---|---|---|---|---|---|---|---|---|---|"]
     for p in scale["points"]:
-        lines.append(f"| {p['corpora_fraction'] * p['copies']:g}x | {p['scaling']} | "
-                     f"{p['train']:,} | {p['wall_seconds']} | {p['training_seconds']} | "
-                     f"{p['peak_rss_mb']} | {p['roc_auc']} | {p['average_precision']} |")
-    lines += ["", f"Growth exponents (slope of log-log against training headlines): time "
-              f"{scale['time_exponent']}, memory {scale['memory_exponent']}. Repetition "
-              "points repeat every headline with a suffix: near-copies fall on both sides of "
-              "the validation split (their ROC-AUC/AP are inflated), and with the same C the "
-              "regulariser weighs less against k copies of the loss, which slows liblinear's "
-              "convergence; they show the cost of more rows, not of more distinct news."]
+        lines.append(f"| {_corpora_scale(p)} | {p['scaling']} | "
+                     f"{p['train']:,} ({p['policy_train']:,} + {p['categories_train']:,}) | "
+                     f"{p['wall_seconds']} | {p['training_seconds']} | {p['peak_rss_mb']} | "
+                     f"{p['artifact_mb']} | {p['roc_auc']} | {p['average_precision']} | "
+                     f"{p['precision']} / {p['recall']} |")
+    skipped = ", ".join(f"{_corpora_scale(p)}: {p['policy_malformed']}" for p in scale["points"])
+    lines += ["", f"Each run is train_recipe's two fits (held out, then the refit on "
+              f"everything that is saved). Growth exponents (slope of log-log against "
+              f"training headlines): time {scale['time_exponent']}, memory "
+              f"{scale['memory_exponent']}. The held-out figures are on policy_gold/dev.tsv, "
+              "copied unscaled: the same headlines at every point. The policy training "
+              "table is scaled with the corpora; the project's by-reference policy labels "
+              "resolve only where a copy keeps their lines (policy rows skipped: "
+              f"{skipped}). Repetition points repeat every headline with a suffix: "
+              "near-copies fall in different cross-fitting folds (the stored threshold, "
+              "chosen on cross-fitted predictions, is optimistic there), and with the same "
+              "C the regulariser weighs less against k copies of the loss; they show the "
+              "cost of more rows, not of more distinct news."]
     phases = scale["phases_at_1x"]
-    lines += ["", f"Phases of one default-recipe training ({phases['total_seconds']} s):", ""]
-    lines += [f"- {name}: {v['seconds']} s ({v['calls']} call(s))"
-              for name, v in sorted(phases["phases"].items(), key=lambda kv: -kv[1]["seconds"])]
+    lines += ["", f"Phases of one default-recipe training ({phases['total_seconds']} s in "
+              "train_recipe; every phase covers both fits):", ""]
+    lines += [_phase_line(name, v) for name, v in
+              sorted(phases["phases"].items(), key=lambda kv: -kv[1]["seconds"])]
     if plot is not None:
         lines += ["", f"![training time and memory, log-log]({plot.name})"]
     return lines + [""]
@@ -328,12 +411,13 @@ def plot_training(scale: dict, path: Path) -> Path | None:
                              (right, "peak_rss_mb", "peak RSS, process tree (MB)")):
         axis.loglog(x, [p[key] for p in points], "o-")
         for p in points:
-            axis.annotate(f"{p['corpora_fraction'] * p['copies']:g}x", (p["train"], p[key]),
+            axis.annotate(_corpora_scale(p), (p["train"], p[key]),
                           textcoords="offset points", xytext=(4, -10), fontsize=8)
         axis.set_xlabel("training headlines")
         axis.set_ylabel(label)
         axis.grid(True, which="both", alpha=0.3)
-    left.axhline(30, color="red", linestyle="--", linewidth=1, label="target 30 s")
+    left.axhline(TRAINING_SECONDS, color="red", linestyle="--", linewidth=1,
+                 label=f"target {TRAINING_SECONDS} s (1x)")
     left.legend(fontsize=8)
     fig.suptitle("Default recipe: training time and memory against data size")
     fig.tight_layout()

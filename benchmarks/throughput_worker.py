@@ -53,6 +53,8 @@ def _current_stages(classifier, compiled, fast_features, cut, normalize_many):
     """Stage timer of the current path: for a few headlines the per-headline
     path (each block's ``small``), else each vectorised block in turn on one
     shared batch."""
+    blocks = list(zip(_stage_names(compiled), compiled.blocks))
+
     def small(batch: list[str]) -> dict[str, float]:
         times = {}
         started = time.perf_counter()
@@ -60,13 +62,13 @@ def _current_stages(classifier, compiled, fast_features, cut, normalize_many):
         times["normalisation"] = time.perf_counter() - started
         started = time.perf_counter()
         lowered = [text.lower() for text in norm]
-        for block in compiled.blocks:
+        for name, block in blocks:
             block.small(norm, lowered)
-            times[_stage(block)] = time.perf_counter() - started
+            times[name] = time.perf_counter() - started
             started = time.perf_counter()
         arrays = compiled.small_arrays(norm)
         times["assemble"] = max(time.perf_counter() - started - sum(
-            times[_stage(b)] for b in compiled.blocks), 0.0)
+            times[name] for name, _ in blocks), 0.0)
         started = time.perf_counter()
         classifier.p_clickbait_from_arrays(arrays)
         times["linear"] = time.perf_counter() - started
@@ -83,10 +85,10 @@ def _current_stages(classifier, compiled, fast_features, cut, normalize_many):
         times["normalisation"] = time.perf_counter() - started
         shared = fast_features.Batch(norm)
         parts = []
-        for block in compiled.blocks:
+        for name, block in blocks:
             started = time.perf_counter()
             parts.append(block.transform(shared))
-            times[_stage(block)] = time.perf_counter() - started
+            times[name] = time.perf_counter() - started
         started = time.perf_counter()
         features = fast_features.sp.hstack(parts).tocsr()
         times["assemble"] = time.perf_counter() - started
@@ -104,8 +106,10 @@ def _current_stages(classifier, compiled, fast_features, cut, normalize_many):
     return stages
 
 
-def _stage(block) -> str:
-    return f"vectorise_{type(block).__name__.removesuffix('Block').lower()}"
+def _stage_names(compiled) -> list[str]:
+    """``vectorise_<part>`` for each block, named after the feature union's parts
+    (word, char, style, bait): the style and bait blocks are of one class."""
+    return [f"vectorise_{name}" for name, _ in compiled.union.transformer_list]
 
 
 def _baseline_stages(classifier, normalize_many):

@@ -1,17 +1,22 @@
-"""Training time and peak memory of the default recipe against data size.
+"""Training time, peak memory and artifact size of the default recipe against data size.
 
 Each point runs ``headline-sieve train --recipe default --data-dir D --out
-M`` in a child process on a scaled copy of the corpora
-(:mod:`benchmarks.corpora`: 25% and 50% are random subsets of every file;
-2x and 4x repeat every row with a suffix so de-duplication keeps the
-copies; the quick run scales a 2% subset the same way). Wall time is measured around the command (interpreter start
-included); peak memory is the largest resident set of the process and its
-children (the per-category fitting runs in 2 worker processes), sampled
-every 50 ms with psutil. The manifest's own ``training_seconds`` (dataset,
-fit and evaluation, without start-up and saving) is reported too. The 1x
-point runs through :mod:`benchmarks.training_phases` (the same
-``train_recipe`` with timers around its phases), so one run gives both its
-figures and where its time goes.
+M`` in a child process on a scaled copy of the recipe's files
+(:mod:`benchmarks.corpora`: 25% and 50% are random subsets of every corpus
+and policy table; 2x and 4x repeat every row with a suffix so
+de-duplication keeps the copies; the quick run scales a 2% subset the same
+way; the held-out policy set is copied unscaled). A run includes both fits
+of ``train_recipe``: the held-out one, measured, and the refit on
+everything that is saved. Wall time is measured around the command
+(interpreter start included); peak memory is the largest resident set of
+the process tree, sampled every 50 ms with psutil. The manifest's own
+``training_seconds`` (data, both fits and evaluation, without start-up and
+saving), its held-out policy figures (the same 792 headlines at every
+scale) and the saved artifact's size are reported too. The 1x point runs
+through :mod:`benchmarks.training_phases` (the same ``train_recipe`` with
+timers around its phases), so one run gives both its figures and where its
+time goes (in the quick run, which has no 1x point, a run at the base size
+stands in).
 """
 
 from __future__ import annotations
@@ -51,13 +56,20 @@ def _child(command: list[str]) -> tuple[float, float, str]:
 
 
 def _point(wall: float, peak_mb: float, out_dir) -> dict:
+    """One size's figures: the measured ones and the manifest's (rows read,
+    training rows of the held-out fit, held-out policy figures, artifact size)."""
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    data, policy = manifest["data"], manifest["held_out"]["policy"]
     return {"wall_seconds": round(wall, 2), "peak_rss_mb": round(peak_mb, 1),
             "training_seconds": manifest["training_seconds"],
-            "rows": manifest["data"]["rows"], "unique": manifest["data"]["unique"],
-            "train": manifest["data"]["train"],
-            "roc_auc": manifest["validation"]["roc_auc"],
-            "average_precision": manifest["validation"]["average_precision"]}
+            "rows": data["categories"]["rows"] + data["policy"]["rows"],
+            "policy_malformed": data["policy"]["malformed"],
+            "policy_train": data["policy_train"], "categories_train": data["categories_train"],
+            "train": data["policy_train"] + data["categories_train"],
+            "held_out": data["policy_held_out"],
+            "roc_auc": policy["roc_auc"], "average_precision": policy["average_precision"],
+            "precision": policy["precision"], "recall": policy["recall"],
+            "artifact_mb": round(manifest["artifact_bytes"] / 2**20, 2)}
 
 
 def _train(data_dir, out_dir) -> dict:
@@ -67,12 +79,14 @@ def _train(data_dir, out_dir) -> dict:
     return _point(wall, peak, out_dir)
 
 
-def _train_with_phases(data_dir, out_dir) -> tuple[dict, dict]:
+def _train_with_phases(data_dir, out_dir) -> dict:
     """The same training with the phase timers of :mod:`benchmarks.training_phases`
-    (the 1x point: one run gives its figures and its profile)."""
+    (the 1x point: one run gives its figures and its profile): the profile,
+    with the run's figures (:func:`_point`) under ``figures``."""
     wall, peak, stdout = _child([sys.executable, "-m", "benchmarks.training_phases",
                                  str(data_dir), str(out_dir)])
-    return _point(wall, peak, out_dir), json.loads(stdout.strip().splitlines()[-1])
+    return {**json.loads(stdout.strip().splitlines()[-1]),
+            "figures": _point(wall, peak, out_dir)}
 
 
 def _exponent(points: list[dict], key: str) -> float | None:
@@ -97,7 +111,8 @@ def run(config: BenchConfig) -> dict:
         else:
             data_dir = scaled_corpora(config.data_dir, work / "data", fraction, copies)
         if factor == 1.0:
-            figures, phases = _train_with_phases(data_dir, work / "model")
+            phases = _train_with_phases(data_dir, work / "model")
+            figures = phases["figures"]
         else:
             figures = _train(data_dir, work / "model")
         point = {"factor": factor, "corpora_fraction": fraction, "copies": copies,
@@ -109,6 +124,6 @@ def run(config: BenchConfig) -> dict:
     if phases is None:  # no 1x point (quick run): time the phases at the base size
         data_dir = scaled_corpora(config.data_dir, config.work_dir / "phases-data",
                                   sizes.training_base)
-        _, phases = _train_with_phases(data_dir, config.work_dir / "phases-model")
+        phases = _train_with_phases(data_dir, config.work_dir / "phases-model")
     return {"points": points, "time_exponent": _exponent(points, "wall_seconds"),
             "memory_exponent": _exponent(points, "peak_rss_mb"), "phases_at_1x": phases}
