@@ -13,6 +13,15 @@ shortened to what matters for a whole document held in memory:
 5. charset-normalizer's best guess, the only statistical step, for an
    undeclared legacy page; GB18030 if it has no answer.
 
+One exception to the order, where the standard follows the label and a
+browser shows mojibake: a page *labelled* with a legacy Chinese charset (steps
+2 and 3) whose bytes are strict UTF-8 with at least
+:data:`MIN_UTF8_SEQUENCES` multi-byte sequences is UTF-8. Re-saved pages
+and proxies produce such pages; a real GB2312/GBK page of any length
+practically never validates as UTF-8 (its two-byte characters would all have
+to fall on UTF-8's lead/continuation pattern). Its ``source`` is
+``sniffed-over-label``.
+
 Labels are mapped the way browsers map them: ``gb2312``, ``gbk``, ``x-gbk``
 and friends are decoded with Python's ``gb18030`` codec, a superset that agrees
 with GBK on every GBK byte sequence (pages labelled gb2312 routinely contain
@@ -29,6 +38,7 @@ from dataclasses import dataclass
 logger = logging.getLogger(__name__)
 
 PRESCAN_BYTES = 64 * 1024  # the standard says 1024; real portals put meta later
+MIN_UTF8_SEQUENCES = 16  # multi-byte sequences that outweigh a legacy label
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -97,18 +107,33 @@ def detect(raw: bytes, declared: str | None = None) -> PageEncoding:
     for bom, codec in _BOMS:
         if raw.startswith(bom):
             return PageEncoding(codec, codec, "bom", bom)
+    utf8 = _is_utf8(raw)
     for label, source in ((declared, "transport"), (meta_charset(raw), "meta")):
         if label:
             codec = codec_for(label)
+            if codec == "gb18030" and utf8 and _multibyte_sequences(raw) >= MIN_UTF8_SEQUENCES:
+                logger.info("page labelled %r by %s is UTF-8; read as UTF-8", label, source)
+                return PageEncoding("utf-8", "utf-8", "sniffed-over-label")
             if codec is not None:
                 return PageEncoding(label, codec, source)
             logger.info("unknown charset %r declared by %s; sniffing instead", label, source)
+    if utf8:
+        return PageEncoding("utf-8", "utf-8", "sniffed")
+    return _guess(raw)
+
+
+def _is_utf8(raw: bytes) -> bool:
     try:
         raw.decode("utf-8")
-        return PageEncoding("utf-8", "utf-8", "sniffed")
     except UnicodeDecodeError:
-        pass
-    return _guess(raw)
+        return False
+    return True
+
+
+def _multibyte_sequences(raw: bytes) -> int:
+    """Lead bytes of multi-byte UTF-8 sequences (0xC2-0xF4) in ``raw``, which
+    is valid UTF-8: one per non-ASCII character."""
+    return sum(raw.count(bytes([lead])) for lead in range(0xC2, 0xF5))
 
 
 def _guess(raw: bytes) -> PageEncoding:

@@ -6,7 +6,12 @@ Modes:
     JSON (UTF-8): each block with its heading, and each item's link with
     href, text, label and p_clickbait. Text is text: ``<``, ``>`` and ``&``
     are written as ``\\u003c``, ``\\u003e`` and ``\\u0026``, so no part of
-    the page can become markup wherever the report ends up.
+    the page can become markup wherever the report ends up. When the page's
+    links carry ``data-sieve-link`` numbers (``sieve.js`` numbers them in the
+    copy of the page it sends), each link also has a ``locator`` and each
+    block a ``removal`` list: where the item, and what goes with an emptied
+    block, sit relative to a numbered link (:func:`locate`), so the browser
+    acts on exactly the elements the server chose.
 ``mark``
     The page, with ``data-sieve="clickbait"`` and the class
     ``sieve-clickbait`` on the item (usually the ``<li>``) of each bait link.
@@ -105,16 +110,49 @@ def _is_bait(verdict) -> bool:
     return verdict.label == BAIT_LABEL
 
 
+LINK_NUMBER = "data-sieve-link"
+
+
+def locate(element, link) -> dict | None:
+    """Where ``element`` sits relative to the ``<a>`` element ``link``, which
+    carries a :data:`LINK_NUMBER`: ``{"link": n, "up": k, "before": j}`` means
+    the k-th ancestor of link n (0: the link itself), then its j-th preceding
+    element sibling (0: that ancestor). None if ``element`` is neither."""
+    number = link.get(LINK_NUMBER)
+    if number is None:
+        return None
+    for up, node in enumerate([link, *link.iterancestors()]):
+        if node is element:
+            return {"link": number, "up": up, "before": 0}
+        if node.getparent() is not None and element.getparent() is node.getparent():
+            siblings = [s for s in node.itersiblings(preceding=True) if document.is_element(s)]
+            if element in siblings:
+                return {"link": number, "up": up, "before": siblings.index(element) + 1}
+    return None
+
+
+def _link_entry(item, verdict) -> dict:
+    entry = {"href": item.link.href, "text": item.link.text, "label": verdict.label,
+             "p_clickbait": verdict.p_clickbait}
+    locator = locate(item.element, item.link.element)
+    if locator is not None:
+        entry["locator"] = locator
+    return entry
+
+
+def _block_entry(block: Block, verdicts: dict) -> dict:
+    entry = {"heading": block.heading, "marked": block.marked,
+             "links": [_link_entry(item, verdicts[item.link.text]) for item in block.items]}
+    first = block.items[0].link.element
+    removal = [locate(element, first) for element in block.removal]
+    if first.get(LINK_NUMBER) is not None and None not in removal:
+        entry["removal"] = removal
+    return entry
+
+
 def _report(blocks: list[Block], verdicts: dict, model, threshold: float | None, mode: str,
             page_encoding: encodings.PageEncoding) -> dict:
-    entries = []
-    for block in blocks:
-        links = []
-        for item in block.items:
-            verdict = verdicts[item.link.text]
-            links.append({"href": item.link.href, "text": item.link.text,
-                          "label": verdict.label, "p_clickbait": verdict.p_clickbait})
-        entries.append({"heading": block.heading, "marked": block.marked, "links": links})
+    entries = [_block_entry(block, verdicts) for block in blocks]
     all_links = [link for entry in entries for link in entry["links"]]
     return {
         "mode": mode,

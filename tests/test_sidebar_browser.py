@@ -3,15 +3,21 @@
 The real service runs as ``headline-sieve serve`` on a loopback port; a second
 server on another loopback port plays the portal, whose page includes
 ``/static/sieve.js`` from the service (a cross-origin call, so CORS is on the
-path). Checked: bait items hidden and the others visible; the mark mode of a
-page that marks its blocks; and that the page shows everything, untouched,
-when the service is stopped, refuses connections, or does not answer in time.
-The test that stops the service comes last in this file.
+path). Checked, on the example page and on six real portal pages: the items
+hidden are exactly those the server's own report of the page marks clickbait,
+every other link stays as it was, items a feed appends later are filtered
+too; the mark mode; and that the page shows everything, untouched, when the
+service is stopped, refuses connections, or does not answer in time. Real
+pages are served with a Content-Security-Policy that lets only sieve.js and
+the test's listener run and blocks every other load (no network here), so
+the browser's page is the page's markup. The test that stops the service
+comes last in this file.
 """
 
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import threading
 from pathlib import Path
@@ -24,31 +30,43 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from model import load_model
+from sidebar import filter_page
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT.parent / "shared" / "examples" / "portal_page.html"
+REAL_PAGES = ROOT.parent / "shared" / "examples" / "real_pages"
+BROWSER_PAGES = ("gne__163_2.html", "gne__sina_sina.html", "gne__ifeng_ifeng.html",
+                 "gne__thepaper_1.html", "gne__qq_2.html", "rdb__youth.html")
+NONCE = "sieve-test"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 KEPT_HOT = ("香港终审法院首席法官", "钦州港片区", "伍戈:人民币")
 NEWS = ["省互联网产促会主席车敦安率队深入企业调研", "钦州港片区全力推进系统化集成式服务审批改革"]
 BAIT = ["张若昀甜蜜表白唐艺昕:我爱她就像她爱我", "baby抹胸长裙大秀窈窕身材,肤白貌美,尽显女神风采"]
-LISTENER = ('<script>document.addEventListener("sieve:done", function (e) '
-            '{ window.__sieve = e.detail; });</script>')
+LISTENER = (f'<script nonce="{NONCE}">document.addEventListener("sieve:done", function (e) '
+            '{ window.__sieve = e.detail; (window.__scans = window.__scans || []).push(e.detail); '
+            '});</script>')
 
 
 class Portal:
-    """A static server on loopback serving pages from a dict (path -> HTML)."""
+    """A static server on loopback serving pages from a dict (path -> HTML, or
+    path -> (bytes, extra headers))."""
 
     def __init__(self) -> None:
-        self.pages: dict[str, str] = {}
+        self.pages: dict[str, str | tuple[bytes, dict]] = {}
         pages = self.pages
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - the stdlib's name
-                body = pages.get(self.path)
-                self.send_response(200 if body is not None else 404)
+                page = pages.get(self.path, "not found")
+                body, headers = (page.encode("utf-8"), {}) if isinstance(page, str) else page
+                self.send_response(200 if self.path in pages else 404)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write((body or "not found").encode("utf-8"))
+                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass
@@ -98,7 +116,7 @@ def browser(tmp_path_factory):
 def script_tag(base: str, endpoint: str | None = None, **attributes: str) -> str:
     extra = "".join(f' data-{name}="{value}"' for name, value in attributes.items())
     return (f'{LISTENER}<script src="{base}/static/sieve.js" '
-            f'data-endpoint="{endpoint or base + "/v1/score"}"{extra}></script>')
+            f'data-endpoint="{endpoint or base + "/v1/filter"}"{extra}></script>')
 
 
 def example_page(tag: str) -> str:
@@ -131,7 +149,7 @@ def bait_per_service(base: str, texts: list[str]) -> set[str]:
 
 def assert_untouched(browser) -> None:
     assert all(visible for _, visible in items(browser))
-    assert browser.find_elements(By.CSS_SELECTOR, "[data-sieve], .sieve-clickbait") == []
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-sieve], [data-sieve-hide], .sieve-clickbait") == []
     assert browser.execute_script(
         "return [...document.querySelectorAll('li')].every(li => !li.getAttribute('style'))")
 
@@ -187,6 +205,138 @@ def test_silent_service_times_out_and_leaves_the_page_untouched(browser, portal,
         assert load(browser, f"{portal.origin}/silent.html")["state"] == "failed"
         assert_untouched(browser)
 
+
+# -- real portal pages ---------------------------------------------------------
+
+VISIBLE_LINKS = """return [...document.querySelectorAll('a[href]')].map(a => [
+    (a.textContent || '').replace(/\\s+/g, ' ').trim(),
+    a.checkVisibility({checkVisibilityCSS: true}),
+    !!a.closest('[data-sieve-hide]')]);"""
+HIDDEN_ITEMS = """return [...document.querySelectorAll('[data-sieve-hide]')].map(e => e.tagName);"""
+
+
+def real_page(name: str, base: str, endpoint: str | None = None, extra: str = ""
+              ) -> tuple[bytes, dict]:
+    """The page's bytes with sieve.js from ``base`` (calling ``endpoint``, default
+    the service's /v1/filter) and ``extra`` markup before </body>, and a CSP that
+    runs only that script and the test's nonce scripts and loads nothing else."""
+    raw = (REAL_PAGES / name).read_bytes()
+    endpoint = endpoint or f"{base}/v1/filter"
+    tag = (f'{LISTENER}{extra}<script src="{base}/static/sieve.js" '
+           f'data-endpoint="{endpoint}"></script>').encode()
+    at = raw.lower().rfind(b"</body>")
+    page = raw[:at] + tag + raw[at:] if at >= 0 else raw + tag
+    connect = endpoint.split("/v1/")[0]
+    policy = (f"default-src 'none'; script-src 'nonce-{NONCE}' {base}; connect-src {connect}; "
+              "style-src 'unsafe-inline'")
+    return page, {"Content-Security-Policy": policy}
+
+
+def server_bait(name: str) -> tuple[set[str], set[str]]:
+    """From the server's own filtering of the page bytes: the headline texts it
+    marks clickbait, and the text of every link that its removal takes away
+    (the bait items whole, and emptied blocks with their headings)."""
+    from sidebar.blocks import find_blocks
+    from sidebar.document import parse, visible_text
+
+    raw = (REAL_PAGES / name).read_bytes()
+    report = filter_page(raw, load_model()).report
+    bait = {link["text"] for block in report["blocks"] for link in block["links"]
+            if link["label"] == "clickbait"}
+    removed = set()
+    for block in find_blocks(parse(raw.decode("utf-8"))):
+        items = [item for item in block.items if item.link.text in bait]
+        elements = block.removal if len(items) == len(block.items) else [
+            item.element for item in items]
+        removed |= {visible_text(a) for element in elements for a in element.iter("a")}
+    return bait, removed - {""}
+
+
+def links_of(browser) -> list[tuple[str, bool, bool]]:
+    return [tuple(row) for row in browser.execute_script(VISIBLE_LINKS)]
+
+
+@pytest.mark.parametrize("name", BROWSER_PAGES)
+def test_real_page_hides_what_the_server_marks_and_nothing_else(browser, portal, service, name):
+    closed = f"http://127.0.0.1:{free_port()}"
+    portal.pages[f"/down/{name}"] = real_page(name, closed)  # no script: the untouched page
+    browser.get(f"{portal.origin}/down/{name}")
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+        "return document.readyState") == "complete")
+    before = links_of(browser)
+
+    portal.pages[f"/up/{name}"] = real_page(name, service["base"])
+    report = load(browser, f"{portal.origin}/up/{name}")
+    after = links_of(browser)
+    assert report["state"] == "applied"
+    assert len(after) == len(before)  # nothing removed, nothing added
+    bait, removable = server_bait(name)
+    hidden = {text for text, visible, inside in after if inside and not visible and text}
+    assert bait and bait <= hidden  # every bait headline of the server's report is hidden
+    assert hidden <= removable  # and nothing the server's removal would keep
+    for (text, was_visible, _), (text_after, visible, inside) in zip(before, after):
+        assert text == text_after
+        if not inside:
+            assert visible == was_visible, text  # every other link as it was
+    assert set(browser.execute_script(HIDDEN_ITEMS)) <= {"LI", "DIV", "DD", "DT", "TR", "A",
+                                                         "P", "SPAN", "H3", "H4", "UL"}
+
+
+FEED = """<script nonce="{nonce}">
+setTimeout(function () {{
+  var list = document.querySelector({selector});
+  {items}.forEach(function (text, i) {{
+    var li = document.createElement("li");
+    var a = document.createElement("a");
+    a.href = "/appended/" + i; a.textContent = text; li.appendChild(a); list.appendChild(li);
+  }});
+}}, 300);
+</script>"""
+
+
+def test_items_a_feed_appends_later_are_filtered(browser, portal, service):
+    """A real page's related-news list gets bait and news items appended after
+    load: the observer rescans, hides the bait, leaves the news."""
+    name = "rdb__youth.html"
+    extra = FEED.format(nonce=NONCE, selector=json.dumps(_feed_list_selector(name)),
+                        items=json.dumps(BAIT + NEWS, ensure_ascii=False))
+    portal.pages["/feed.html"] = real_page(name, service["base"], extra=extra)
+    browser.get(f"{portal.origin}/feed.html")
+    WebDriverWait(browser, 30).until(lambda d: len(d.execute_script(
+        "return window.__scans || []")) >= 2)
+    scans = browser.execute_script("return window.__scans")
+    assert [s["state"] for s in scans[:2]] == ["applied", "applied"]
+    appended = {row[0]: (row[1], row[2]) for row in links_of(browser) if row[0] in BAIT + NEWS}
+    assert all(appended[text] == (False, True) for text in BAIT), appended
+    assert all(appended[text] == (True, False) for text in NEWS), appended
+
+
+def _feed_list_selector(name: str) -> str:
+    """A CSS selector of the first ``<ul>`` that the server reports as a block."""
+    from sidebar.blocks import find_blocks
+    from sidebar.document import parse
+
+    root = parse((REAL_PAGES / name).read_bytes().decode("utf-8"))
+    container = next(b.container for b in find_blocks(root) if b.container.tag == "ul")
+    path = []
+    for node in [container, *container.iterancestors()]:
+        if node.tag in ("html", "body"):
+            break
+        same = [c for c in node.getparent() if c.tag == node.tag]
+        path.append(f"{node.tag}:nth-of-type({same.index(node) + 1})")
+    return "body > " + " > ".join(reversed(path))
+
+
+def test_real_page_stays_usable_when_the_service_is_down(browser, portal, service):
+    name = BROWSER_PAGES[0]
+    portal.pages["/unreachable.html"] = real_page(
+        name, service["base"], endpoint=f"http://127.0.0.1:{free_port()}/v1/filter")
+    assert load(browser, f"{portal.origin}/unreachable.html")["state"] == "failed"
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-sieve], [data-sieve-hide]") == []
+    assert browser.find_elements(By.CSS_SELECTOR, "style[data-sieve-style]") == []
+
+
+# -- last: this test stops the service ------------------------------------------
 
 def test_stopped_service_page_shows_everything(browser, portal, service):
     portal.pages["/down.html"] = example_page(script_tag(service["base"]))

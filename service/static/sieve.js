@@ -1,154 +1,104 @@
 /*
- * headline-sieve portal script: hides (or marks) bait links in a page's link
- * blocks. Include it once, at the end of <body> or with `defer`:
+ * headline-sieve portal script: hides (or marks) the bait items of a page's
+ * headline blocks, the way a content blocker does it. Include it once, at the
+ * end of <body> or with `defer`:
  *
  *   <script src="https://SIEVE-HOST/static/sieve.js"
- *           data-endpoint="https://SIEVE-HOST/v1/score" defer></script>
+ *           data-endpoint="https://SIEVE-HOST/v1/filter" defer></script>
  *
  * Attributes of the <script> tag (all optional):
- *   data-endpoint   URL of /v1/score (default: /v1/score on the script's host)
+ *   data-endpoint   URL of /v1/filter (default: /v1/filter on the script's host)
  *   data-mode       "hide" (default) or "mark": add data-sieve="clickbait" and
  *                   the class "sieve-clickbait" to each bait item, hide nothing
  *   data-timeout    milliseconds to wait for the service (default 1500)
  *   data-threshold  p_clickbait cut, 0..1 (default: the model's)
  *
- * Blocks: the elements marked data-sieve-block; on a page with none, lists
- * (ul/ol) of at least two headline links outside nav, header, footer and
- * article, found the way the server's filter does it, simplified.
+ * One source of truth: the script does not look for blocks itself. It sends
+ * a copy of the page (script and style contents emptied, every a[href]
+ * numbered with data-sieve-link in the copy only) to /v1/filter?mode=report;
+ * the server finds the blocks with its rules, scores the links, and answers,
+ * for each item, where it sits relative to a numbered link. The script then
+ * acts on exactly those elements of the live page.
+ *
+ * Hiding never removes a node: bait items get the attribute data-sieve-hide,
+ * and one injected stylesheet hides [data-sieve-hide]. A MutationObserver
+ * notices headline links added later (a feed that appends items); its
+ * callback only schedules a rescan for the next animation frame, and a
+ * rescan that finds no new links sends nothing.
  *
  * Fails open: if the service is unreachable, slow, or answers anything but a
- * well-formed result, the page is left exactly as it was. When done, the
- * script dispatches a "sieve:done" event on document with detail
- * {state: "applied" | "failed" | "skipped", bait: n}.
+ * well-formed report, the page is left as it was. After each scan the script
+ * dispatches a "sieve:done" event on document with detail
+ * {state: "applied" | "failed" | "skipped", bait: n, scan: k}.
  *
- * No dependencies, no globals, nothing sent but the link texts.
+ * No dependencies, no globals.
  */
 (function () {
   "use strict";
 
   var script = document.currentScript;
-  if (!script || !window.fetch || !window.AbortController) {
+  if (!script || !window.fetch || !window.AbortController || !window.MutationObserver) {
     return;
   }
-  var MAX_BATCH = 1000;
-  var MIN_HEADLINE_CHARS = 8;
+  var LINK_NUMBER = "data-sieve-link";
+  var HIDE = "data-sieve-hide";
   var MARK_CLASS = "sieve-clickbait";
-  var ITEM_SELECTOR = "li, dt, dd, tr";
-  var EXCLUDED = "nav, header, footer, article, [role=navigation], [role=contentinfo]";
-  var NAV_WORDS = /(^|[^a-z])(nav|menu|crumbs?|breadcrumbs?|footer|foot|copyright|pager|pagination)([^a-z]|$)/i;
+  var INERT = "script, style, noscript, template";
 
-  var endpoint = script.getAttribute("data-endpoint") || new URL("/v1/score", script.src).href;
+  var endpoint = script.getAttribute("data-endpoint") || new URL("/v1/filter", script.src).href;
   var mode = script.getAttribute("data-mode") === "mark" ? "mark" : "hide";
   var timeout = parseInt(script.getAttribute("data-timeout"), 10) || 1500;
   var threshold = parseFloat(script.getAttribute("data-threshold"));
 
+  var sent = new WeakSet();   // links already sent to the service
+  var scans = 0;
+  var running = false;
+  var pending = false;        // links were added while a scan ran
+  var scheduled = false;
+  var styled = false;
+
   function done(state, bait) {
     try {
-      document.dispatchEvent(new CustomEvent("sieve:done", {detail: {state: state, bait: bait}}));
+      document.dispatchEvent(new CustomEvent("sieve:done",
+        {detail: {state: state, bait: bait, scan: scans}}));
     } catch (ignored) { /* an old browser without CustomEvent: nothing to tell */ }
   }
 
-  function visibleText(element) {
-    var walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
-    var parts = [];
-    while (walker.nextNode()) {
-      if (!walker.currentNode.parentNode.closest("script, style, template, noscript")) {
-        parts.push(walker.currentNode.nodeValue);
-      }
+  function copyOfPage(links) {
+    var copy = document.documentElement.cloneNode(true);
+    var copied = copy.querySelectorAll("a[href]");
+    if (copied.length !== links.length) {
+      throw new Error("the copy does not match the page");
     }
-    return parts.join("").replace(/\s+/g, " ").trim();
+    for (var i = 0; i < copied.length; i++) {
+      copied[i].setAttribute(LINK_NUMBER, String(i));
+    }
+    var inert = copy.querySelectorAll(INERT);
+    for (var j = 0; j < inert.length; j++) {
+      inert[j].textContent = "";
+    }
+    return "<!DOCTYPE html>" + copy.outerHTML;
   }
 
-  function headlineLink(item) {
-    var best = null;
-    var links = item.matches("a[href]") ? [item] : item.querySelectorAll("a[href]");
-    for (var i = 0; i < links.length; i++) {
-      if (links[i].closest("h1, h2, h3, h4, h5, h6") && !item.closest("h1, h2, h3, h4, h5, h6")) {
-        continue;  // a block heading that is a link
-      }
-      var text = visibleText(links[i]);
-      if (text && (!best || text.length > best.text.length)) {
-        best = {text: text};
-      }
+  function resolve(locator, links) {
+    var node = links[Number(locator.link)];
+    for (var up = 0; node && up < locator.up; up++) {
+      node = node.parentElement;
     }
-    return best;
+    for (var before = 0; node && before < locator.before; before++) {
+      node = node.previousElementSibling;
+    }
+    return node && node !== document.body && node !== document.documentElement ? node : null;
   }
 
-  function itemsOf(block) {
-    var items = [];
-    var seen = [];
-    var links = block.querySelectorAll("a[href]");
-    for (var i = 0; i < links.length; i++) {
-      var item = links[i].closest(ITEM_SELECTOR);
-      if (!item || !block.contains(item) || item === block) {
-        item = links[i];
-      }
-      if (seen.indexOf(item) >= 0) {
-        continue;
-      }
-      seen.push(item);
-      var link = headlineLink(item);
-      if (link) {
-        items.push({element: item, text: link.text});
-      }
+  function hideStyle() {
+    if (!styled) {
+      var style = document.createElement("style");
+      style.setAttribute("data-sieve-style", "");
+      style.textContent = "[" + HIDE + "]{display:none !important}";
+      (document.head || document.documentElement).appendChild(style);
+      styled = true;
     }
-    return items;
-  }
-
-  function excluded(element) {
-    for (var node = element; node && node !== document.body; node = node.parentElement) {
-      if (node.matches("aside")) {
-        return false;
-      }
-      if (node.matches(EXCLUDED) || NAV_WORDS.test((node.id || "") + " " + (node.getAttribute("class") || ""))) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  function median(numbers) {
-    var sorted = numbers.slice().sort(function (a, b) { return a - b; });
-    var middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-  }
-
-  function findBlocks() {
-    var marked = document.querySelectorAll("[data-sieve-block]");
-    var blocks = [];
-    var i;
-    if (marked.length) {
-      for (i = 0; i < marked.length; i++) {
-        if (!marked[i].parentElement.closest("[data-sieve-block]")) {
-          blocks.push({element: marked[i], items: itemsOf(marked[i])});
-        }
-      }
-      return blocks;
-    }
-    var lists = document.querySelectorAll("ul, ol");
-    for (i = 0; i < lists.length; i++) {
-      var items = itemsOf(lists[i]).filter(function (item) {
-        return item.element.parentElement === lists[i];
-      });
-      if (items.length >= 2 && !excluded(lists[i]) &&
-          median(items.map(function (item) { return item.text.length; })) >= MIN_HEADLINE_CHARS) {
-        blocks.push({element: lists[i], items: items});
-      }
-    }
-    return blocks;
-  }
-
-  function baitTexts(results, texts) {
-    var bait = {};
-    if (!results || !Array.isArray(results.results) || results.results.length !== texts.length) {
-      throw new Error("unexpected answer");
-    }
-    for (var i = 0; i < texts.length; i++) {
-      if (results.results[i].label === "clickbait") {
-        bait[texts[i]] = true;
-      }
-    }
-    return bait;
   }
 
   function act(element) {
@@ -156,46 +106,50 @@
       element.setAttribute("data-sieve", "clickbait");
       element.classList.add(MARK_CLASS);
     } else {
-      element.setAttribute("data-sieve", "clickbait");
-      element.style.setProperty("display", "none", "important");
+      hideStyle();
+      element.setAttribute(HIDE, "");
     }
   }
 
-  function apply(blocks, bait) {
+  function checked(report) {
+    if (!report || !Array.isArray(report.blocks)) {
+      throw new Error("unexpected answer");
+    }
+    report.blocks.forEach(function (block) {
+      if (!Array.isArray(block.links)) {
+        throw new Error("unexpected answer");
+      }
+    });
+    return report;
+  }
+
+  function apply(report, links) {
     var count = 0;
-    blocks.forEach(function (block) {
-      var hits = block.items.filter(function (item) { return bait[item.text]; });
-      hits.forEach(function (item) { act(item.element); });
-      count += hits.length;
-      if (mode === "hide" && hits.length && hits.length === block.items.length &&
-          block.element.hasAttribute("data-sieve-block")) {
-        act(block.element);  // an emptied marked block goes with its heading
+    report.blocks.forEach(function (block) {
+      var bait = block.links.filter(function (link) {
+        return link.label === "clickbait" && link.locator;
+      });
+      var elements = bait.map(function (link) { return resolve(link.locator, links); })
+        .filter(Boolean);
+      elements.forEach(act);
+      count += elements.length;
+      if (mode === "hide" && bait.length && bait.length === block.links.length &&
+          Array.isArray(block.removal)) {
+        block.removal.map(function (locator) { return resolve(locator, links); })
+          .filter(Boolean).forEach(act);  // an emptied block goes with its heading
       }
     });
     return count;
   }
 
-  function run() {
-    var blocks = findBlocks();
-    var texts = [];
-    blocks.forEach(function (block) {
-      block.items.forEach(function (item) {
-        if (texts.indexOf(item.text) < 0 && texts.length < MAX_BATCH) {
-          texts.push(item.text);
-        }
-      });
-    });
-    if (!texts.length) {
-      done("skipped", 0);
-      return;
-    }
-    var body = {headlines: texts};
+  function request(html) {
+    var body = {html: html};
     if (threshold >= 0 && threshold <= 1) {
       body.threshold = threshold;
     }
     var controller = new AbortController();
     var timer = setTimeout(function () { controller.abort(); }, timeout);
-    fetch(endpoint, {
+    return fetch(new URL("?mode=report", endpoint).href, {
       method: "POST",
       mode: "cors",
       credentials: "omit",
@@ -207,21 +161,89 @@
         throw new Error("HTTP " + response.status);
       }
       return response.json();
-    }).then(function (results) {
+    }).then(function (report) {
       clearTimeout(timer);
       if (controller.signal.aborted) {
         throw new Error("too late");
       }
-      done("applied", apply(blocks, baitTexts(results, texts)));
-    }).catch(function () {
+      return checked(report);
+    }, function (error) {
       clearTimeout(timer);
-      done("failed", 0);  // fail open: the page stays as it is
+      throw error;
     });
   }
 
+  function scan() {
+    scheduled = false;
+    if (running) {
+      pending = true;
+      return;
+    }
+    var links = Array.prototype.slice.call(document.querySelectorAll("a[href]"));
+    var fresh = links.filter(function (link) { return !sent.has(link); });
+    if (scans && !fresh.length) {
+      return;  // nothing changed since the last scan: nothing to send
+    }
+    scans += 1;
+    var html;
+    try {
+      html = copyOfPage(links);
+    } catch (error) {
+      done("failed", 0);
+      return;
+    }
+    fresh.forEach(function (link) { sent.add(link); });
+    if (!links.length) {
+      done("skipped", 0);
+      return;
+    }
+    running = true;
+    request(html).then(function (report) {
+      done("applied", apply(report, links));
+    }).catch(function () {
+      done("failed", 0);  // fail open: the page stays as it is
+    }).then(function () {
+      running = false;
+      if (pending) {
+        pending = false;
+        schedule();
+      }
+    });
+  }
+
+  function schedule() {
+    if (!scheduled) {
+      scheduled = true;
+      window.requestAnimationFrame(scan);
+    }
+  }
+
+  function addsLinks(node) {
+    return node.nodeType === 1 && !node.closest("head, " + INERT) &&
+      (node.matches("a[href]") || node.querySelector("a[href]") !== null);
+  }
+
+  var observer = new MutationObserver(function (mutations) {
+    // Only look at what was added and schedule; the work happens in scan().
+    for (var i = 0; i < mutations.length; i++) {
+      var added = mutations[i].addedNodes;
+      for (var j = 0; j < added.length; j++) {
+        if (addsLinks(added[j])) {
+          schedule();
+          return;
+        }
+      }
+    }
+  });
+
+  function start() {
+    observer.observe(document.body || document.documentElement, {childList: true, subtree: true});
+    scan();
+  }
+
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", run);
+    document.addEventListener("DOMContentLoaded", start);
   } else {
-    run();
+    start();
   }
 }());
