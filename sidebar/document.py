@@ -34,7 +34,7 @@ import re
 
 from lxml import etree
 
-_DOCTYPE = re.compile(r"\s*(?:<!--.*?-->\s*)*(<!doctype[^>]*>)", re.IGNORECASE | re.DOTALL)
+_DOCTYPE = re.compile(r"<!doctype[^>]*>", re.IGNORECASE)
 # Elements whose content is never shown as text.
 HIDDEN_TAGS = ("script", "style", "template", "noscript")
 
@@ -125,8 +125,18 @@ def parser_input(text: str) -> bytes:
 def source_doctype(text: str) -> str | None:
     """The page's own ``<!DOCTYPE ...>`` as written, if it has one (libxml2
     reports a default HTML 4 doctype for pages without)."""
-    match = _DOCTYPE.match(text)
-    return match.group(1) if match else None
+    position = 0
+    while True:  # skip whitespace and comments (a loop: a regex backtracks badly here)
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if not text.startswith("<!--", position):
+            break
+        end = text.find("-->", position + 4)
+        if end < 0:
+            return None
+        position = end + 3
+    match = _DOCTYPE.match(text, position)
+    return match.group(0) if match else None
 
 
 def serialize(root: etree._Element, doctype: str | None = None) -> str:

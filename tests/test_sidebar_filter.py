@@ -248,3 +248,13 @@ def test_markup_the_tokenizers_read_differently_is_still_filtered(model):
         else:
             assert texts == [NEWS[0], BAIT[0]]
             assert [li.get("data-sieve") for li in root.iter("li")] == [None, "clickbait"]
+
+
+def test_a_page_of_comments_without_doctype_is_filtered(model):
+    """A page that opens with comments and has no doctype once sent the doctype
+    search into catastrophic backtracking (the suite's timeout guards it)."""
+    lis = "".join(f'<li><a href="/{i}">张若昀甜蜜表白唐艺昕:我爱她就像她爱我{i}</a></li>' for i in range(3))
+    page = "<!--saved-->" + "<!-- x -->" * 2_000 + f"<html><body><ul>{lis}</ul></body></html>"
+    result = filter_page(page.encode("utf-8"), model, mode="mark")
+    assert result.report["summary"]["links"] == 3
+    assert result.body.count(b'data-sieve="clickbait"') == result.report["summary"]["clickbait"]

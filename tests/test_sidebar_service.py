@@ -152,7 +152,8 @@ def test_openapi_describes_the_endpoint(client):
 def test_sieve_script_is_served(client):
     response = client.get("/static/sieve.js")
     assert response.status_code == 200 and "javascript" in response.mimetype
-    assert b"AbortController" in response.data and b"data-sieve-block" in response.data
+    assert b"AbortController" in response.data and b"MutationObserver" in response.data
+    assert b"/v1/filter" in response.data
 
 
 def test_cors_preflight_and_answer_for_a_configured_origin(client):
