@@ -18,10 +18,11 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import http_load, machine, quality, report, retrain, throughput, training_scale
+from benchmarks import (http_load, machine, quality, report, retrain, sidebar, throughput,
+                        training_scale)
 from benchmarks.config import RESULTS_DIR, BenchConfig
 
-SECTIONS = ("quality", "throughput", "http", "training_scale", "retrain")
+SECTIONS = ("quality", "throughput", "http", "training_scale", "retrain", "sidebar")
 log = logging.getLogger("benchmarks")
 
 
@@ -46,6 +47,8 @@ def _run_section(name: str, config: BenchConfig, results: dict) -> dict:
         return http_load.run(config)
     if name == "training_scale":
         return training_scale.run(config)
+    if name == "sidebar":
+        return sidebar.run(config)
     corpora = None
     if config.quick:  # no corpora: the server retrains from the labels alone (seconds)
         corpora = config.work_dir / "no-corpora"

@@ -394,6 +394,32 @@ def _retrain(retrain: dict) -> list[str]:
     return lines + [""]
 
 
+def _sidebar(sidebar: dict) -> list[str]:
+    server = sidebar["server"]
+    lines = ["## Sidebar filter on the real portal pages", "",
+             f"`sidebar.filter_page` on {len(server['pages'])} real pages (bundled model, one "
+             f"process, median of {server['repeats']} runs per page), milliseconds:", "",
+             "| mode | median over pages | p95 over pages | largest page |", "|---|---|---|---|"]
+    largest = f"{server['largest_page']}, {server['largest_bytes'] / 1024:.0f} KiB"
+    for mode, figures in server["summary"].items():
+        lines.append(f"| {mode} | {figures['median_ms']} | {figures['p95_ms']} | "
+                     f"{figures['largest_ms']} ({largest}) |")
+    browser = sidebar["browser"]
+    lines.append("")
+    if "error" in browser:
+        return lines + [f"In the browser: not measured ({browser['error']}).", ""]
+    lines += [f"In headless Chromium (sieve.js, the service with 1 worker on loopback, median "
+              f"of {browser['repeats']} loads), ms from the navigation's start:", "",
+              "| page | DOMContentLoaded | first hide | after DOMContentLoaded | bait hidden |",
+              "|---|---|---|---|---|"]
+    for name, page in browser["pages"].items():
+        lines.append(f"| {name} | {page['dom_content_loaded_ms']} | {page['first_hide_ms']} | "
+                     f"{page['after_dom_ms']} | {page['bait']} |")
+    lines += ["", f"Median time to the first hide: {browser['median_first_hide_ms']} ms "
+              f"({browser['median_after_dom_ms']} ms after DOMContentLoaded).", ""]
+    return lines
+
+
 def plot_training(scale: dict, path: Path) -> Path | None:
     """Log-log plot of wall time and peak memory against training headlines."""
     try:
@@ -441,7 +467,7 @@ def render(results: dict, plot: Path | None) -> str:
     lines.append("")
     sections = results["sections"]
     for name, writer in (("quality", _quality), ("throughput", _throughput), ("http", _http),
-                         ("retrain", _retrain)):
+                         ("retrain", _retrain), ("sidebar", _sidebar)):
         if "error" not in sections.get(name, {"error": 1}):
             lines += writer(sections[name])
     if "error" not in sections.get("training_scale", {"error": 1}):
