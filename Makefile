@@ -4,9 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
-# The HTTP benchmark drives Debian's wrk (loopback only).
-WRK := command -v wrk >/dev/null || (apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+# Debian packages the suite and the benchmarks drive: wrk (HTTP load, loopback
+# only), chromium + chromium-driver (sieve.js in a real browser), strace (the
+# label-durability test traces a worker's fsyncs). Installed when missing.
+SYSTEM_PACKAGES := wrk chromium chromium-driver strace
+SYSTEM := command -v wrk >/dev/null && [ -x /usr/bin/chromium ] && \
+	[ -x /usr/bin/chromedriver ] && command -v strace >/dev/null || \
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	$(SYSTEM_PACKAGES))
 
 .PHONY: run test bench model clean
 
@@ -27,12 +32,12 @@ run: $(STAMP)
 	$(BIN)/headline-sieve serve
 
 test: $(BENCH_STAMP)
-	@$(WRK)
+	@$(SYSTEM)
 	$(BIN)/python -m pytest
 
 # Writes benchmarks/results/{report.md,results.json,training_scale.png}; ~15 min.
 bench: $(BENCH_STAMP)
-	@$(WRK)
+	@$(SYSTEM)
 	$(BIN)/python -m benchmarks
 
 # Rebuild the bundled default model from ../shared/datasets.
