@@ -258,3 +258,20 @@ def test_a_page_of_comments_without_doctype_is_filtered(model):
     result = filter_page(page.encode("utf-8"), model, mode="mark")
     assert result.report["summary"]["links"] == 3
     assert result.body.count(b'data-sieve="clickbait"') == result.report["summary"]["clickbait"]
+
+
+def test_mixed_encodings_are_read_as_the_label_says_and_returned_whole(model):
+    """A GB2312-labelled page with a stretch of UTF-8 inside (a bad template):
+    the GBK text is read right, and the marked page comes back whole, the
+    UTF-8 stretch byte for byte (GB18030 decodes it to other characters and
+    encodes them back to the same bytes), never cut short."""
+    lis = "".join(f'<li><a href="/{i}.html">{t}</a></li>' for i, t in enumerate(BAIT + NEWS))
+    head = '<html><head><meta charset="gb2312"></head><body><div class="side"><h3>热门</h3>'
+    raw = (head.encode("gbk") + f"<ul>{lis}</ul>".encode("gbk")
+           + "<p>混入的UTF-8段落</p>".encode("utf-8") + b"</div></body></html>")
+    report = run(raw, "report", model).report
+    assert [link["text"] for link in report["blocks"][0]["links"]] == BAIT + NEWS
+    marked = run(raw, "mark", model)
+    assert marked.byte_exact and "<p>混入的UTF-8段落</p>".encode("utf-8") in marked.body
+    assert marked.body.count('data-sieve="clickbait"'.encode()) == len(BAIT)
+    assert marked.body.endswith(b"</div></body></html>")
