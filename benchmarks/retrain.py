@@ -27,7 +27,7 @@ from benchmarks.throughput import unlabeled_headlines
 from model.normalize import normalize_many
 from model.scoring import load_model
 from service.config import Settings
-from service.retraining import is_holdout
+from training.retraining import is_holdout
 
 log = logging.getLogger(__name__)
 

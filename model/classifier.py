@@ -21,6 +21,8 @@ from model.normalize import normalize_many
 log = logging.getLogger(__name__)
 
 LABELS = ("substantive", "clickbait")  # class 0, class 1
+CORRECTION_LOGODDS = 2.0  # how far past the threshold a labelled headline is answered
+TOPIC_DIRECTION_TERMS = 5000  # features kept per topic direction (see _keep_topic_directions)
 
 
 class HeadlineClassifier(ClassifierMixin, BaseEstimator):
@@ -102,6 +104,7 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         texts = normalize_many(X)
         topic_texts = normalize_many(topic_X) if topic_X is not None else []
         self.classes_ = np.array([0, 1])
+        self.corrections_: dict[str, int] = {}
         self.features_ = build_features(self.segmenter, tuple(self.word_ngrams),
                                         tuple(self.char_ngrams), self.min_df, self.style,
                                         self.bait)
@@ -121,6 +124,7 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
             oof[test] = self._decision(regression, features[test], topic, test)
         regression = self._regression(features, topic, np.ones(len(y), dtype=bool), y, weights)
         self._collapse(regression, topic, features.shape[1])
+        self._keep_topic_directions(topic)
         self.calibrator_ = LogisticRegression(C=1e6).fit(oof.reshape(-1, 1), y)
         self.oof_p_clickbait_ = self._calibrate(oof)
         self.threshold_ = threshold_at_precision(y, self.oof_p_clickbait_, self.target_precision)
@@ -161,6 +165,25 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
             intercept += float(topic.bias_ @ topic_coef)
         self.coef_ = coef.astype(np.float32).reshape(1, -1)
         self.intercept_ = np.array([intercept], dtype=np.float32)
+
+    def _keep_topic_directions(self, topic: "TopicPrior | None") -> None:
+        """``topic_directions_``: sparse CSR float32 (K topics, n_features), each
+        topic's :data:`TOPIC_DIRECTION_TERMS` most characteristic features
+        (centred log-probabilities, times ``topic_weight``), and
+        ``topic_names_`` (K,). :func:`model.adaptation.adapt_to_labels` lets
+        editors' labels move the model along them: labels on some game
+        headlines reach game headlines in general. None without a prior."""
+        if topic is None:
+            self.topic_directions_, self.topic_names_ = None, None
+            return
+        weights = topic.weights_
+        keep = min(TOPIC_DIRECTION_TERMS, weights.shape[1])
+        columns = np.argpartition(-weights, keep - 1, axis=1)[:, :keep]
+        rows = np.repeat(np.arange(weights.shape[0]), keep)
+        values = self.topic_weight * np.take_along_axis(weights, columns, axis=1).ravel()
+        self.topic_directions_ = sp.csr_matrix(
+            (values.astype(np.float32), (rows, columns.ravel())), shape=weights.shape)
+        self.topic_names_ = np.asarray(topic.classes_, dtype=object)
 
     def _drop_stop_words(self) -> None:
         # TfidfVectorizer keeps every pruned term in ``stop_words_``, only for
@@ -229,10 +252,32 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         of additions).
         """
         _check_fitted(self)
-        arrays = fast_features.small_batch_arrays(self.features_, normalize_many(X))
+        texts = normalize_many(X)
+        arrays = fast_features.small_batch_arrays(self.features_, texts)
         if arrays is None:
-            return self.p_clickbait_from_features(self.transform(X))
-        return self.p_clickbait_from_arrays(arrays)
+            p = self.p_clickbait_from_features(fast_features.transform(self.features_, texts))
+        else:
+            p = self.p_clickbait_from_arrays(arrays)
+        return self._corrected(texts, p)
+
+    def correct(self, X: Sequence[str], p: np.ndarray) -> np.ndarray:
+        """``p`` (shape (n,), p_clickbait of ``X``) with the exact corrections applied."""
+        return self._corrected(normalize_many(X), np.asarray(p, dtype=np.float64))
+
+    def _corrected(self, texts: list[str], p: np.ndarray) -> np.ndarray:
+        """Labelled headlines (``corrections_``, normalised text -> label) on their
+        labelled side of the threshold, :data:`CORRECTION_LOGODDS` past it."""
+        corrections = self.__dict__.get("corrections_")
+        if not corrections:
+            return p
+        for i, text in enumerate(texts):
+            label = corrections.get(text)
+            if label is not None:
+                edge = 1.0 / (1.0 + np.exp(-(_logit(self.threshold_)
+                                              + (CORRECTION_LOGODDS if label else
+                                                 -CORRECTION_LOGODDS))))
+                p[i] = max(p[i], edge) if label else min(p[i], edge)
+        return p
 
     def p_clickbait_from_arrays(self, arrays) -> np.ndarray:
         """Calibrated p_clickbait, shape (n,), from the CSR arrays of a feature
@@ -272,8 +317,9 @@ class TopicPrior:
         fold_of = {text: fold for text, fold in zip(texts, folds)}
         topic_folds = np.fromiter((fold_of.get(t, -1) for t in topic_texts), dtype=np.int64,
                                   count=len(topic_texts))
-        self.out_of_fold_ = np.zeros((features.shape[0], len(np.unique(topic_y))))
         classes = np.unique(topic_y)
+        self.classes_ = classes
+        self.out_of_fold_ = np.zeros((features.shape[0], len(classes)))
         for k in np.unique(folds):
             keep = topic_folds != k
             weights, bias = self._fit(topic_features[keep], topic_y[keep], classes)
@@ -300,6 +346,11 @@ def _check_fitted(classifier: HeadlineClassifier) -> None:
     """check_is_fitted(classifier, "coef_") without its ~20 us of introspection."""
     if "coef_" not in classifier.__dict__:
         check_is_fitted(classifier, "coef_")
+
+
+def _logit(p: float) -> float:
+    p = min(max(float(p), 1e-12), 1 - 1e-12)
+    return float(np.log(p) - np.log1p(-p))
 
 
 def threshold_at_precision(y: np.ndarray, p: np.ndarray, precision: float) -> float:

@@ -67,7 +67,8 @@ class Model:
         cut = self.threshold if threshold is None else float(threshold)
         if explain:
             features = self.classifier.transform(headlines)
-            p = self.classifier.p_clickbait_from_features(features)
+            p = self.classifier.correct(headlines,
+                                        self.classifier.p_clickbait_from_features(features))
             explanations = self._explain(features, top_k)
         else:
             p = self.classifier.predict_proba(headlines)[:, 1]

@@ -51,6 +51,9 @@ class Settings:
     promotion_tolerance: float = 0.01
     holdout_fraction: float = 0.2
     retrain_mode: str = "auto"
+    label_weight: float = 3.0
+    keep_versions: int = 5
+    store_scored: bool = False
     recipe: str = "default"
     data_dir: Path | None = None
     cors_origins: tuple[str, ...] = ()
@@ -94,6 +97,12 @@ FIELDS: dict[str, str] = {
                         "(chosen by a hash of the normalised headline, so stable).",
     "retrain_mode": "`auto` (corpora if `data_dir` has them, else labels only), "
                     "`corpora` or `labels`.",
+    "label_weight": "Weight of an editor's label against a policy-labelled row of the "
+                    "recipe when retraining with corpora.",
+    "keep_versions": "Model versions kept besides the active and pinned ones: the newest "
+                     "N; older ones are deleted after each retrain or activation.",
+    "store_scored": "`true`: keep the last 10,000 headlines sent to `/v1/score` as a pool "
+                    "for the labelling page; `false` (default): scored text is not stored.",
     "recipe": "Recipe of the base corpora when retraining with corpora.",
     "data_dir": "Corpora folder for retraining (default `../shared/datasets` beside the "
                 "project, as for `headline-sieve train`).",
@@ -104,7 +113,7 @@ FIELDS: dict[str, str] = {
 }
 
 _POSITIVE_INTS = ("port", "workers", "timeout", "max_batch", "max_headline_chars",
-                  "max_body_bytes")
+                  "max_body_bytes", "keep_versions")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -148,6 +157,8 @@ def _validate(settings: Settings) -> Settings:
             raise ConfigError(f"{name} must be a positive integer, not {getattr(settings, name)}")
     if not 0.0 <= settings.promotion_tolerance <= 1.0:
         raise ConfigError("promotion_tolerance must be between 0 and 1")
+    if not 0.0 < settings.label_weight <= 1000.0:
+        raise ConfigError("label_weight must be above 0 and at most 1000")
     if not 0.0 < settings.holdout_fraction < 1.0:
         raise ConfigError("holdout_fraction must be strictly between 0 and 1")
     if settings.retrain_mode not in RETRAIN_MODES:

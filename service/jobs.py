@@ -53,8 +53,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     result TEXT NOT NULL DEFAULT '{}'
 );
 """
-_RESULT_KEYS = ("mode_used", "version", "decision", "reason", "candidate_metrics",
-                "active_metrics", "active_version", "labels", "error")
+_RESULT_KEYS = ("mode_used", "version", "decision", "reason", "gate", "candidate_metrics",
+                "active_metrics", "disagreements", "active_version", "labels", "error")
 
 
 class JobRunning(Exception):

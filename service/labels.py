@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from model.classifier import LABELS as LABEL_VALUES  # the one definition of the names
 from service.storage import create_schema, database, transaction
 
 DATABASE_FILE = "labels.sqlite3"
-LABEL_VALUES = ("substantive", "clickbait")  # index = class of model.LABELS
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS labels (

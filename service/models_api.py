@@ -22,8 +22,8 @@ _METRIC_KEYS = ("n", "roc_auc", "average_precision", "f1", "accuracy")
 
 def _summary(registry, version: str, entry: dict, active: str) -> dict:
     summary = {"version": version, "status": entry["status"], "active": version == active,
-               "created": entry.get("created"), "reason": entry.get("reason", ""),
-               "sha256": entry["sha256"]}
+               "pinned": bool(entry.get("pinned")), "created": entry.get("created"),
+               "reason": entry.get("reason", ""), "sha256": entry["sha256"]}
     try:
         manifest = registry.manifest(version)
     except (ArtifactError, RegistryError) as exc:
@@ -56,13 +56,42 @@ def activate(version: str):
     if version not in index.versions:
         raise ApiError(404, "not_found", f"no model version {version!r}; GET /v1/models lists "
                                          "the known versions")
+    if index.versions[version]["status"] == "rejected":
+        raise ApiError(409, "version_rejected", f"model {version} was rejected by the quality "
+                       f"gate ({index.versions[version].get('reason', '')}); it cannot be "
+                       "activated: send more labels and retrain")
     try:
         model = state.registry.load(version, index)
     except (ArtifactError, OSError) as exc:
         log.error("refusing to activate %s: %s", version, exc)
         raise ApiError(409, "artifact_invalid", f"model {version} cannot be loaded, so it was "
                        f"not activated: {exc}") from None
-    previous, _ = state.registry.activate(version)
+    try:
+        previous, _ = state.registry.activate(version)
+    except RegistryError as exc:
+        raise ApiError(409, "version_rejected", str(exc)) from None
     state.models.install(model)
     log.info("model %s activated (was %s)", version, previous)
     return jsonify({"active": version, "previous": previous})
+
+
+@bp.post("/v1/models/<version>/pin")
+@token_required
+def pin(version: str):
+    """Keep ``version`` whatever the retention (``keep_versions``)."""
+    return _pin(version, True)
+
+
+@bp.delete("/v1/models/<version>/pin")
+@token_required
+def unpin(version: str):
+    """Let the retention delete ``version`` when it gets old."""
+    return _pin(version, False)
+
+
+def _pin(version: str, pinned: bool):
+    try:
+        get_state().registry.pin(version, pinned)
+    except RegistryError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return jsonify({"version": version, "pinned": pinned})

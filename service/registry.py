@@ -9,7 +9,10 @@ Layout under the home directory::
 ``registry.json`` records, for each version, the SHA-256 of its joblib file
 and of its manifest (versions registered before the manifest hash was kept
 have only the first), its status (``active``, ``candidate``, ``rejected`` or ``retired``), when
-and why it got there, and the ``active`` pointer. It is rewritten as a
+and why it got there, whether it is ``pinned``, and the ``active`` pointer.
+Retention: after each new version and each activation, only the active, the
+pinned, the bundled and the newest ``keep_versions`` other versions are kept;
+a rejected version can never be activated. It is rewritten as a
 whole with ``os.replace`` after an fsync, so the pointer flips atomically:
 a reader sees the old index or the new one. A joblib file is only ever
 loaded if the index lists it, with the hash check of
@@ -19,7 +22,8 @@ A new version is written into ``models/.tmp-<pid>-<version>``, fsynced and
 renamed into place before the index names it, so a crash at any point
 leaves the index and the active model as they were (and at worst a stray
 directory that is never loaded). Temporary files and directories of dead
-writers are removed at the next start.
+writers, and version directories the index does not list, are removed at
+the next start, with a log line.
 
 A ``checkpoint`` callable, if given, is called with the name of each phase of
 a write (``writing``: the artifact is complete in its temporary directory;
@@ -51,6 +55,7 @@ LOCK_FILE = "registry.lock"
 MODELS_DIR = "models"
 STATUSES = ("active", "candidate", "rejected", "retired")
 _TMP_PREFIX = ".tmp-"
+DEFAULT_KEEP_VERSIONS = 5
 
 
 class RegistryError(Exception):
@@ -88,7 +93,9 @@ class Index:
 class Registry:
     """Versions under ``home/models`` and the index that names them."""
 
-    def __init__(self, home: Path, checkpoint: Callable[[str], None] | None = None):
+    def __init__(self, home: Path, checkpoint: Callable[[str], None] | None = None,
+                 keep_versions: int = DEFAULT_KEEP_VERSIONS):
+        self.keep_versions = keep_versions
         self.home = Path(home)
         self.models_dir = self.home / MODELS_DIR
         self.index_path = self.home / INDEX_FILE
@@ -146,6 +153,8 @@ class Registry:
         self.models_dir.mkdir(parents=True, exist_ok=True)
         with file_lock(self.lock_path):
             self._remove_stale_temporaries()
+            if self.index_path.exists():
+                self._remove_orphans()
             if not self.index_path.exists():
                 version = self._import_bundled(Path(bundled_dir), activate=True)
                 log.info("registry created in %s with the bundled model %s", self.home, version)
@@ -174,12 +183,12 @@ class Registry:
             manifest = save_artifact(tmp, estimator, manifest)
             fsync_dir(tmp)
             self._checkpoint("writing")
-            os.rename(tmp, final)
-            fsync_dir(self.models_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        with file_lock(self.lock_path):
+        with file_lock(self.lock_path):  # moved in and indexed under one lock
+            os.rename(tmp, final)
+            fsync_dir(self.models_dir)
             data = self._read_raw()
             data["versions"][version] = {
                 "sha256": manifest["artifact_sha256"],
@@ -187,6 +196,7 @@ class Registry:
                 "reason": reason, "created": manifest["created"], "status_changed": _now(),
                 **details}
             self._write_raw(data)
+            self._prune(data)
         return manifest
 
     def activate(self, version: str, expected_active: str | None = None) -> tuple[str, Index]:
@@ -206,12 +216,27 @@ class Registry:
             if expected_active is not None and previous != expected_active:
                 raise ActiveChanged(f"the active model changed from {expected_active} to "
                                     f"{previous} meanwhile")
+            if data["versions"][version]["status"] == "rejected":
+                raise RegistryError(f"{version} was rejected by the quality gate "
+                                    f"({data['versions'][version].get('reason', '')}); it "
+                                    "cannot be activated: retrain with more labels instead")
             if previous != version:
                 data["versions"][previous].update(status="retired", status_changed=_now())
                 data["versions"][version].update(status="active", status_changed=_now())
                 data["active"] = version
                 self._write_raw(data, before_replace=lambda: self._checkpoint("promoting"))
+                self._prune(data)
         return previous, self.read()
+
+    def pin(self, version: str, pinned: bool = True) -> None:
+        """Keep ``version`` whatever the retention (``pinned=False`` releases it)."""
+        with file_lock(self.lock_path):
+            data = self._read_raw()
+            if version not in data["versions"]:
+                raise RegistryError(f"no model version {version!r}; GET /v1/models lists "
+                                    "the known versions")
+            data["versions"][version]["pinned"] = bool(pinned)
+            self._write_raw(data)
 
     def set_status(self, version: str, status: str, reason: str) -> None:
         """Mark a version that is not active as ``candidate``, ``rejected`` or ``retired``."""
@@ -266,6 +291,35 @@ class Registry:
         data["versions"][version] = entry
         self._write_raw(data)
         return version
+
+    def _prune(self, data: dict) -> None:
+        """Retention (under the lock): keep the active, the pinned and the bundled
+        versions and the newest :attr:`keep_versions` others; drop the rest
+        from the index, then delete their directories."""
+        protected = {data["active"]} | {
+            v for v, e in data["versions"].items() if e.get("pinned") or e.get("kind") == "bundled"}
+        others = sorted((v for v in data["versions"] if v not in protected),
+                        key=lambda v: (data["versions"][v].get("created", ""), v), reverse=True)
+        doomed = others[self.keep_versions:]
+        if not doomed:
+            return
+        for version in doomed:
+            del data["versions"][version]
+        self._write_raw(data)
+        for version in doomed:
+            shutil.rmtree(self.path(version), ignore_errors=True)
+        log.info("retention: deleted %d old model version(s): %s", len(doomed),
+                 ", ".join(doomed))
+
+    def _remove_orphans(self) -> None:
+        """Delete version directories the index does not list (a write killed
+        between moving the version in and indexing it)."""
+        listed = set(self._read_raw()["versions"])
+        for path in self.models_dir.iterdir():
+            if path.is_dir() and not path.name.startswith(_TMP_PREFIX) and path.name not in listed:
+                log.warning("removing %s: a model directory the registry does not list "
+                            "(left by an interrupted write)", path)
+                shutil.rmtree(path, ignore_errors=True)
 
     def _remove_stale_temporaries(self) -> None:
         for path in self.models_dir.glob(f"{_TMP_PREFIX}*"):

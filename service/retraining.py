@@ -1,91 +1,39 @@
-"""Build a candidate model from the user labels, gate it, and register it.
+"""Run one retraining job: read the labels and the active model, let
+:mod:`training.retraining` fit and judge a candidate, and register it.
 
-Two cases, chosen by the ``retrain_mode`` setting (``auto`` picks one):
-
-- ``corpora``: the recipe's corpora are on disk. A
-  :class:`~model.classifier.HeadlineClassifier` with the active model's
-  parameters is fitted the way the bundled model was (every policy and
-  category headline of the recipe, held-out files included) plus the
-  training labels, which override the recipe's label of the same normalised
-  headline (:func:`training.train.fit_with_labels`).
-- ``labels``: only the active model and the labels. The active model's
-  base classifier stays frozen and a :class:`model.adaptation.LabelAdaptedClassifier`
-  learns a local correction from the training labels.
-
-In both cases the candidate ends with the label-correction layer fitted on
-the training labels, so the labels change the answers for those headlines.
-
-Quality gate: a fixed slice of the labelled headlines (chosen by a hash of
-the normalised headline, :func:`is_holdout`) is never trained on. The
-candidate is promoted only if its ROC-AUC and average precision there are
-not lower than the active model's by more than the tolerance (accuracy when
-the held-out set has one class only). Rejected candidates stay in the
-registry with the reason.
+The mode comes from the ``retrain_mode`` setting (``auto``: ``corpora`` when
+every file the recipe reads directly is on disk, else ``labels``). A
+promoted candidate becomes active at once; an ``undecided`` one (too few
+held-out labels to judge) stays a candidate that an editor can activate by
+hand; a rejected one stays in the registry with the reason.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from model.adaptation import LabelAdaptedClassifier, base_classifier
 from model.artifacts import new_version_id
 from model.classifier import HeadlineClassifier
 from model.scoring import Model
 from service.config import Settings
-from service.labels import LABEL_VALUES, LabelStore
+from service.labels import LabelStore
 from service.registry import ActiveChanged, Registry
 from training.evaluation import evaluate
+from training.retraining import Labelled, fit_candidate, quality_gate, split_labels
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], None]
 Checkpoint = Callable[[str], None]
+DISAGREEMENTS_SHOWN = 20
 
 
 class RetrainError(Exception):
     """Retraining cannot run with the data at hand; the message says what to do."""
-
-
-def is_holdout(normalized: str, fraction: float) -> bool:
-    """True if the normalised headline belongs to the held-out slice.
-
-    Decided by the SHA-256 of the text, so a headline stays on the same side
-    across jobs and processes (Python's ``hash`` is salted per process).
-    """
-    bucket = int.from_bytes(hashlib.sha256(normalized.encode("utf-8")).digest()[:8], "big")
-    return bucket / 2.0 ** 64 < fraction
-
-
-@dataclass
-class Labelled:
-    """Normalised headlines ``texts``, targets ``y`` (1 = clickbait), ``group`` per row."""
-
-    texts: list[str] = field(default_factory=list)
-    y: list[int] = field(default_factory=list)
-    group: list[str] = field(default_factory=list)
-
-    def extend(self, texts, y, group: str) -> None:
-        self.texts.extend(texts)
-        self.y.extend(int(v) for v in y)
-        self.group.extend([group] * len(texts))
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-
-def split_labels(rows: list[dict], fraction: float) -> tuple[Labelled, Labelled]:
-    """(training labels, held-out labels) from current label rows."""
-    train, holdout = Labelled(), Labelled()
-    for row in rows:
-        part = holdout if is_holdout(row["normalized"], fraction) else train
-        part.extend([row["normalized"]], [LABEL_VALUES.index(row["label"])], "labels")
-    return train, holdout
 
 
 def choose_mode(settings: Settings) -> str:
@@ -104,75 +52,29 @@ def choose_mode(settings: Settings) -> str:
     return "corpora" if present else "labels"
 
 
-def quality_gate(candidate: dict, active: dict, tolerance: float) -> tuple[str, str]:
-    """(``promoted`` or ``rejected``, reason) from metrics on the same held-out set."""
-    if candidate["n"] == 0:
-        return "rejected", ("no held-out data to compare the models on: send more labels "
-                            "(a fixed share of labelled headlines is held out) and retrain")
-    keys = (("roc_auc", "average_precision") if candidate["roc_auc"] is not None
-            else ("accuracy",))
-    worse = [f"{key} {candidate[key]:.4f} < active {active[key]:.4f} - {tolerance}"
-             for key in keys if candidate[key] < active[key] - tolerance]
-    compared = ", ".join(f"{key} {active[key]:.4f} -> {candidate[key]:.4f}" for key in keys)
-    if worse:
-        return "rejected", (f"worse than the active model on {candidate['n']} held-out "
-                            f"headlines by more than the tolerance: {'; '.join(worse)}")
-    return "promoted", (f"not worse than the active model on {candidate['n']} held-out "
-                        f"headlines within tolerance {tolerance} ({compared})")
-
-
-def _metrics(model: Model, data: Labelled) -> dict:
+def _metrics(model: Model, data: Labelled, p: np.ndarray) -> dict:
     if not len(data):
         return {"n": 0, "clickbait": 0, "roc_auc": None, "average_precision": None,
                 "accuracy": None}
-    return evaluate(np.asarray(data.y), model.predict_proba(data.texts), model.threshold,
-                    np.asarray(data.group, dtype=object))
+    return evaluate(np.asarray(data.y), p, model.threshold)
 
 
-def _adapt(base, train: Labelled):
-    if not len(train):
-        return base
-    return LabelAdaptedClassifier(base).fit(train.texts, train.y)
+def _disagreements(holdout: Labelled, p_candidate, p_active, threshold_candidate,
+                   threshold_active) -> list[dict]:
+    """Held-out headlines the two models label differently, the editor's label beside."""
+    rows = []
+    for text, y, pc, pa in zip(holdout.texts, holdout.y, p_candidate, p_active):
+        if (pc >= threshold_candidate) != (pa >= threshold_active):
+            rows.append({"headline": text, "label": ("clickbait" if y else "substantive"),
+                         "p_candidate": round(float(pc), 4), "p_active": round(float(pa), 4)})
+    return rows[:DISAGREEMENTS_SHOWN]
 
 
-def _fit_on_labels(active: Model, train: Labelled, progress: Progress) -> tuple[object, dict]:
-    if not len(train):
-        raise RetrainError("every labelled headline so far falls in the held-out slice used "
-                           "to check candidates; send more labels, then retrain")
-    progress("fitting the label correction", 0.3)
-    estimator = _adapt(base_classifier(active.classifier), train)
-    return estimator, {"kind": "adapted", "base_version": _base_version(active)}
-
-
-def _fit_with_corpora(settings: Settings, active: Model, train: Labelled,
-                      progress: Progress) -> tuple[object, dict]:
-    from training.recipes import load_recipe
-    from training.train import fit_with_labels, load_training_data
-
-    progress("reading the corpora", 0.1)
-    recipe = load_recipe(settings.recipe)
-    data = load_training_data(recipe, settings.resolved_data_dir())
-    base = base_classifier(active.classifier)
-    params = base.get_params() if isinstance(base, HeadlineClassifier) else {}
-    progress(f"training on the recipe and {len(train)} labels", 0.2)
-    estimator, counts = fit_with_labels(data, train.texts, np.asarray(train.y), params)
-    progress("fitting the label correction", 0.7)
-    estimator = _adapt(estimator, train)
-    details = {"kind": "retrained", "base_version": None,
-               "recipe": {"name": recipe.name, "file": recipe.path.name},
-               "params": base_classifier(estimator).get_params(), "data": counts}
-    return estimator, details
-
-
-def _base_version(active: Model) -> str:
-    return active.manifest.get("base_version") or active.version
-
-
-def _adaptation_params(estimator) -> dict | None:
-    if not isinstance(estimator, LabelAdaptedClassifier):
-        return None
-    return {"C": estimator.C, "ngram_range": list(estimator.ngram_range),
-            "similarity_power": estimator.similarity_power, "margin": estimator.margin}
+def _base(active: Model) -> HeadlineClassifier:
+    if not isinstance(active.classifier, HeadlineClassifier):
+        raise RetrainError(f"the active model {active.version} is not a headline classifier "
+                           "this version can retrain; activate a newer one")
+    return active.classifier
 
 
 def retrain(settings: Settings, job_id: str, progress: Progress,
@@ -180,14 +82,16 @@ def retrain(settings: Settings, job_id: str, progress: Progress,
     """Run one retraining: fit, evaluate, register and maybe promote a candidate.
 
     Returns the job result (``version``, ``decision``, ``reason``,
-    ``candidate_metrics``, ``active_metrics``, ...). Raises
-    :class:`RetrainError` when there is nothing to train on. ``checkpoint`` is
-    called with each phase's name (``training``, then the registry's
-    ``writing`` and ``promoting``, then ``promoted``) for fault-injection tests.
+    ``candidate_metrics``, ``active_metrics``, ``gate``, ``disagreements``
+    ...). Raises :class:`RetrainError` when there is nothing to train on.
+    ``checkpoint`` is called with each phase's name (``training``, then the
+    registry's ``writing`` and ``promoting``, then ``promoted``) for
+    fault-injection tests.
     """
     checkpoint = checkpoint or (lambda phase: None)
     started = time.perf_counter()
-    registry = Registry(settings.home, checkpoint=checkpoint)
+    registry = Registry(settings.home, checkpoint=checkpoint,
+                        keep_versions=settings.keep_versions)
     progress("loading the active model and the labels", 0.05)
     index = registry.read()
     active = registry.load(index.active, index)
@@ -195,35 +99,43 @@ def retrain(settings: Settings, job_id: str, progress: Progress,
     if not rows:
         raise RetrainError("no labels yet: send some with POST /v1/labels, then retrain")
     train, holdout = split_labels(rows, settings.holdout_fraction)
+    if not len(train):
+        raise RetrainError("every labelled headline so far falls in the held-out slice used "
+                           "to check candidates; send more labels, then retrain")
     mode = choose_mode(settings)
     log.info("job %s: %s mode, %d training labels, %d held out", job_id, mode, len(train),
              len(holdout))
     labels_info = {"total": len(rows), "train": len(train), "holdout": len(holdout)}
     checkpoint("training")
-    if mode == "corpora":
-        estimator, details = _fit_with_corpora(settings, active, train, progress)
-    else:
-        estimator, details = _fit_on_labels(active, train, progress)
+    progress(f"training ({mode} mode) on {len(train)} labels", 0.2)
+    estimator, details = fit_candidate(mode, _base(active), train, settings.recipe,
+                                       settings.resolved_data_dir(), settings.label_weight)
+    if mode == "labels":  # the adapted model keeps its base's vocabulary
+        details["base_version"] = active.manifest.get("base_version") or active.version
 
-    progress("evaluating on the held-out set", 0.8)
+    progress("comparing with the active model on the held-out labels", 0.8)
     version = new_version_id(details["kind"])
     candidate = Model(estimator, {"version": version, "threshold": estimator.threshold_})
-    candidate_metrics, active_metrics = _metrics(candidate, holdout), _metrics(active, holdout)
-    decision, reason = quality_gate(candidate_metrics, active_metrics,
-                                    settings.promotion_tolerance)
-    result = {"mode_used": mode, "version": version, "decision": decision, "reason": reason,
-              "candidate_metrics": candidate_metrics, "active_metrics": active_metrics,
+    p_candidate = candidate.predict_proba(holdout.texts) if len(holdout) else np.zeros(0)
+    p_active = active.predict_proba(holdout.texts) if len(holdout) else np.zeros(0)
+    gate = quality_gate(holdout.y, p_candidate, p_active, settings.promotion_tolerance)
+    result = {"mode_used": mode, "version": version, "decision": gate.decision,
+              "reason": gate.reason, "gate": gate.figures,
+              "candidate_metrics": _metrics(candidate, holdout, p_candidate),
+              "active_metrics": _metrics(active, holdout, p_active),
+              "disagreements": _disagreements(holdout, p_candidate, p_active,
+                                              candidate.threshold, active.threshold),
               "active_version": active.version, "labels": labels_info}
 
     progress("saving the candidate", 0.9)
     manifest = {"version": version, **details, "threshold": round(float(estimator.threshold_), 6),
-                "adaptation": _adaptation_params(estimator), "labels": labels_info,
-                "validation": candidate_metrics, "evaluation": result, "job": job_id,
+                "labels": labels_info, "validation": result["candidate_metrics"],
+                "evaluation": result, "job": job_id,
                 "training_seconds": round(time.perf_counter() - started, 2)}
-    status = "candidate" if decision == "promoted" else "rejected"
-    registry.add(estimator, manifest, status=status, reason=reason, job=job_id,
+    status = "rejected" if gate.decision == "rejected" else "candidate"
+    registry.add(estimator, manifest, status=status, reason=gate.reason, job=job_id,
                  kind=details["kind"])
-    if decision == "promoted":
+    if gate.decision == "promoted":
         try:
             registry.activate(version, expected_active=active.version)
         except ActiveChanged as exc:
@@ -232,5 +144,5 @@ def retrain(settings: Settings, job_id: str, progress: Progress,
             result.update(decision="rejected", reason=reason)
         else:
             checkpoint("promoted")
-    log.info("job %s: %s %s (%s)", job_id, decision, version, reason)
+    log.info("job %s: %s %s (%s)", job_id, result["decision"], version, result["reason"])
     return result

@@ -46,7 +46,7 @@ class ServiceState:
         warning, so that a worker started meanwhile still boots and scores.
         """
         settings.home.mkdir(parents=True, exist_ok=True)
-        registry = Registry(settings.home)
+        registry = Registry(settings.home, keep_versions=settings.keep_versions)
         tolerating_storage(registry.ensure_initialized, registry.index_path.exists(),
                            "model registry housekeeping")
         jobs = JobStore(settings.home)

@@ -103,7 +103,7 @@ def pick_corrections(model, rows: list[tuple[str, int]], n_train: int, n_holdout
     both classes and a candidate that only fixes the corrections passes it.
     """
     from model.normalize import normalize_many
-    from service.retraining import is_holdout
+    from training.retraining import is_holdout
 
     texts = [text for text, _ in rows]
     p = model.predict_proba(texts)

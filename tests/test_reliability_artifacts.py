@@ -20,7 +20,7 @@ import joblib
 import requests
 
 from helpers import auth
-from model.adaptation import LabelAdaptedClassifier
+from model.adaptation import adapt_to_labels
 from model.artifacts import MANIFEST_FILE, MODEL_FILE, new_version_id, sha256_file
 from service.registry import Registry
 
@@ -48,7 +48,7 @@ def add_candidates(home: Path, bundled_model, n: int) -> list[str]:
     """``n`` genuine candidate versions (label-adapted copies of the bundled model)."""
     registry = Registry(home)
     registry.ensure_initialized()
-    estimator = LabelAdaptedClassifier(bundled_model.classifier).fit([HEADLINES[0]], [1])
+    estimator = adapt_to_labels(bundled_model.classifier, [HEADLINES[0]], [1])
     versions = []
     for _ in range(n):
         version = new_version_id("adapted")

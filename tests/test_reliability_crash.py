@@ -203,7 +203,7 @@ def test_killing_the_service_at_each_phase_of_a_retrain_loses_nothing(
         tmp_path, service_helpers, bundled_model, policy_rows, unlabeled_headlines, figures):
     home = tmp_path / "home"
     token = service_helpers.create_token(home)
-    train, holdout = service_helpers.pick_corrections(bundled_model, policy_rows, 20, 6)
+    train, holdout = service_helpers.pick_corrections(bundled_model, policy_rows, 20, 24)
     background = confident_labels(bundled_model, unlabeled_headlines, "crash")[:300]
     acknowledged: set[int] = set()
     killed: list[dict] = []

@@ -90,7 +90,7 @@ def test_soak_mixed_load_with_a_promotion(tmp_path, service_helpers, bundled_mod
                                           unlabeled_headlines, figures):
     home = tmp_path / "home"
     token = service_helpers.create_token(home)
-    train, holdout = service_helpers.pick_corrections(bundled_model, policy_rows, 20, 6)
+    train, holdout = service_helpers.pick_corrections(bundled_model, policy_rows, 20, 24)
     labels = confident_labels(bundled_model, unlabeled_headlines, source="soak")
     context = multiprocessing.get_context("fork")
     with service_helpers.server_process(home) as server:

@@ -33,7 +33,7 @@ import psutil
 import requests
 
 from helpers import auth, stored_label_ids
-from model.adaptation import LabelAdaptedClassifier
+from model.adaptation import adapt_to_labels
 from model.artifacts import new_version_id
 from service.registry import Registry
 
@@ -115,7 +115,7 @@ def read_only(home: Path) -> Iterator[str]:
 def add_candidate(home: Path, bundled_model) -> str:
     registry = Registry(home)
     registry.ensure_initialized()
-    estimator = LabelAdaptedClassifier(bundled_model.classifier).fit(["国务院召开常务会议"], [1])
+    estimator = adapt_to_labels(bundled_model.classifier, ["国务院召开常务会议"], [1])
     version = new_version_id("adapted")
     registry.add(estimator, {"version": version, "threshold": estimator.threshold_})
     return version

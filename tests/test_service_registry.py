@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from model import BUNDLED_MODEL_DIR
-from model.adaptation import LabelAdaptedClassifier
+from model.adaptation import adapt_to_labels
 from model.artifacts import ArtifactError, new_version_id, read_manifest, save_artifact
 from service.app import create_app
 from service.registry import ActiveChanged, Registry, RegistryError
@@ -18,7 +18,7 @@ from service.state import EXTENSION
 
 def add_adapted(registry: Registry, bundled_model, headline="国务院召开常务会议部署经济工作",
                 status="candidate") -> str:
-    estimator = LabelAdaptedClassifier(bundled_model.classifier).fit([headline], [1])
+    estimator = adapt_to_labels(bundled_model.classifier, [headline], [1])
     version = new_version_id("adapted")
     registry.add(estimator, {"version": version, "threshold": estimator.threshold_},
                  status=status, reason="test")
@@ -140,3 +140,50 @@ def test_a_newly_installed_bundled_model_becomes_a_candidate(service_home, tmp_p
     assert index.active == bundled_model.version  # the operator's choice stays
     assert index.versions["default-upgraded"]["status"] == "candidate"
     assert registry.load("default-upgraded").version == "default-upgraded"
+
+
+def test_retention_keeps_active_pinned_bundled_and_the_newest(tmp_path, bundled_model):
+    """keep_versions=2: after six candidates, the bundled, a pinned one and the two
+    newest remain; the deleted ones are gone from the index and the disk."""
+    from model.adaptation import adapt_to_labels
+    from model.artifacts import new_version_id
+
+    registry = Registry(tmp_path, keep_versions=2)
+    registry.ensure_initialized()
+    estimator = adapt_to_labels(bundled_model.classifier, ["国务院召开常务会议"], [1])
+    versions = []
+    for i in range(6):
+        version = f"{new_version_id('adapted')}-{i}"
+        registry.add(estimator, {"version": version, "threshold": 0.5})
+        versions.append(version)
+        if i == 1:
+            registry.pin(version)
+    index = registry.read()
+    kept = set(index.versions) - {index.active}
+    assert kept == {versions[1], versions[4], versions[5]}
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == sorted(index.versions)
+
+
+def test_an_orphaned_version_directory_is_removed_at_start(tmp_path, caplog):
+    registry = Registry(tmp_path)
+    registry.ensure_initialized()
+    orphan = tmp_path / "models" / "adapted-20260101T000000-abcdef"
+    orphan.mkdir()
+    (orphan / "model.joblib").write_bytes(b"half written")
+    with caplog.at_level("WARNING"):
+        Registry(tmp_path).ensure_initialized()
+    assert not orphan.exists()
+    assert "does not list" in caplog.text
+
+
+def test_a_rejected_version_cannot_be_activated(tmp_path, bundled_model):
+    from model.adaptation import adapt_to_labels
+
+    registry = Registry(tmp_path)
+    registry.ensure_initialized()
+    estimator = adapt_to_labels(bundled_model.classifier, ["国务院召开常务会议"], [1])
+    registry.add(estimator, {"version": "adapted-rejected", "threshold": 0.5},
+                 status="rejected", reason="worse on the held-out labels")
+    with pytest.raises(RegistryError, match="rejected by the quality gate"):
+        registry.activate("adapted-rejected")
+    assert registry.read().active != "adapted-rejected"

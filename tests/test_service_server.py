@@ -27,7 +27,7 @@ def home(tmp_path):
 
 @pytest.fixture
 def corrections(bundled_model, policy_rows, service_helpers):
-    return service_helpers.pick_corrections(bundled_model, policy_rows, 20, 6)
+    return service_helpers.pick_corrections(bundled_model, policy_rows, 20, 24)
 
 
 def test_score_label_retrain_promote_rollback_restart(home, service_helpers, corrections,
