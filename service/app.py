@@ -16,7 +16,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from service import health, jobs_api, labels_api, metrics, models_api, openapi, scoring_api
+from service import (health, jobs_api, label_page, labels_api, metrics, models_api, openapi,
+                     queue_api, scoring_api)
 from service import filter_api
 from service.active_model import ModelUnavailable
 from service.config import Settings, load_settings
@@ -32,6 +33,8 @@ BLUEPRINT_MODULES = [
     labels_api,
     jobs_api,
     models_api,
+    queue_api,
+    label_page,
     metrics,
     openapi,
 ]

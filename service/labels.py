@@ -6,6 +6,11 @@ history is kept; the *current* label of a headline is the newest row (highest
 ``id``) among those with the same normalised headline
 (:func:`model.normalize.normalize`), so a traditional-script or full-width
 copy of a headline re-labels it.
+
+A label may carry a ``client_id`` (the labelling page gives each label one):
+sending the same ``client_id`` again stores nothing new and answers with the
+first row's id, so a batch resent after a lost answer or a page reload is
+stored exactly once.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ CREATE TABLE IF NOT EXISTS labels (
 );
 CREATE INDEX IF NOT EXISTS labels_by_headline ON labels (normalized, id);
 """
+_CLIENT_ID = ("ALTER TABLE labels ADD COLUMN client_id TEXT",
+              "CREATE UNIQUE INDEX IF NOT EXISTS labels_by_client_id ON labels (client_id)")
 _COLUMNS = "id, headline, normalized, label, source, token, created"
 _CURRENT = (f"SELECT {_COLUMNS} FROM labels WHERE id IN "
             "(SELECT MAX(id) FROM labels GROUP BY normalized)")
@@ -45,6 +52,7 @@ class NewLabel:
     normalized: str
     label: str
     source: str | None = None
+    client_id: str | None = None
 
 
 def database_path(home: Path) -> Path:
@@ -58,6 +66,18 @@ class LabelStore:
         self.path = database_path(home)
         Path(home).mkdir(parents=True, exist_ok=True)
         create_schema(self.path, _SCHEMA)
+        self._add_client_ids()
+
+    def _add_client_ids(self) -> None:
+        """Migrate a store made before ``client_id`` existed (adds the column)."""
+        with database(self.path) as connection:
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(labels)")}
+            if "client_id" not in columns:
+                with transaction(connection, immediate=True):
+                    for statement in _CLIENT_ID:
+                        connection.execute(statement)
+            else:
+                connection.execute(_CLIENT_ID[1])
 
     def add(self, labels: Sequence[NewLabel], token: str | None) -> list[int]:
         """Store ``labels`` in one transaction (all or none); return their ids.
@@ -68,10 +88,17 @@ class LabelStore:
         with database(self.path) as connection, transaction(connection, immediate=True):
             ids = []
             for item in labels:
+                if item.client_id is not None:
+                    known = connection.execute("SELECT id FROM labels WHERE client_id = ?",
+                                               (item.client_id,)).fetchone()
+                    if known is not None:
+                        ids.append(int(known[0]))
+                        continue
                 cursor = connection.execute(
-                    "INSERT INTO labels (normalized, headline, label, source, token, created) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (item.normalized, item.headline, item.label, item.source, token, created))
+                    "INSERT INTO labels (normalized, headline, label, source, token, created, "
+                    "client_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (item.normalized, item.headline, item.label, item.source, token, created,
+                     item.client_id))
                 ids.append(int(cursor.lastrowid))
         return ids
 

@@ -17,10 +17,12 @@ from service.validation import (headline_text, invalid_value, item_list, json_bo
 bp = Blueprint("labels", __name__)
 
 MAX_SOURCE_CHARS = 200
+MAX_CLIENT_ID_CHARS = 64
 PAGE_LIMIT_MAX = 1000
 
 
-def _parse_labels(body: dict, max_batch: int, max_chars: int) -> list[tuple[str, str, str | None]]:
+def _parse_labels(body: dict, max_batch: int, max_chars: int
+                  ) -> list[tuple[str, str, str | None, str | None]]:
     if "labels" not in body:
         raise wrong_type("labels", "an array of {headline, label, source?} objects", None)
     parsed = []
@@ -36,23 +38,25 @@ def _parse_labels(body: dict, max_batch: int, max_chars: int) -> list[tuple[str,
             raise invalid_value(f"{field}.label", f'must be "clickbait" or "substantive", '
                                                   f"not {label!r}")
         source = optional_string(item, "source", MAX_SOURCE_CHARS)
-        parsed.append((headline, label, source))
+        client_id = optional_string(item, "client_id", MAX_CLIENT_ID_CHARS)
+        parsed.append((headline, label, source, client_id))
     return parsed
 
 
 @bp.post("/v1/labels")
 @token_required
 def add_labels():
-    """Store labels durably (committed and fsynced) before answering 201."""
+    """Store labels durably (committed and fsynced) before answering 201. A
+    ``client_id`` seen before stores nothing new (a resent batch)."""
     state = get_state()
     parsed = _parse_labels(json_body(), state.settings.max_batch,
                            state.settings.max_headline_chars)
-    normalized = normalize_many([headline for headline, _, _ in parsed])
+    normalized = normalize_many([headline for headline, _, _, _ in parsed])
     for i, text in enumerate(normalized):
         if not text:
             raise invalid_value(f"labels[{i}].headline", "is empty once normalised")
-    items = [NewLabel(headline, norm, label, source)
-             for (headline, label, source), norm in zip(parsed, normalized)]
+    items = [NewLabel(headline, norm, label, source, client_id)
+             for (headline, label, source, client_id), norm in zip(parsed, normalized)]
     ids = state.labels.add(items, token=g.token_name)
     state.metrics.labels_received.inc(len(ids))
     return jsonify({"stored": len(ids), "ids": ids}), 201

@@ -95,3 +95,19 @@ def _pin(version: str, pinned: bool):
     except RegistryError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     return jsonify({"version": version, "pinned": pinned})
+
+
+_PIN = {"parameters": [{"name": "version", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "security": [{"bearerAuth": []}],
+        "responses": {"200": {"description": "version, pinned", "content": {
+            "application/json": {"schema": {"type": "object"}}}},
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "404": {"$ref": "#/components/responses/NotFound"}}}
+
+# Merged into /openapi.json by service.openapi.
+OPENAPI_PATHS = {"/v1/models/{version}/pin": {
+    "post": {"summary": "Keep a version whatever the retention", "operationId": "pinModel",
+             **_PIN},
+    "delete": {"summary": "Let the retention delete a version", "operationId": "unpinModel",
+               **_PIN}}}

@@ -41,6 +41,8 @@ def score():
                        headers={"Retry-After": "5"}) from None
     results = model.score(headlines, explain=explain, threshold=threshold)
     state.metrics.scored.inc(len(results))
+    if settings.store_scored:  # the operator chose to keep them for the labelling page
+        state.pools.add("scored", headlines)
     return jsonify({"model": model.version,
                     "threshold": model.threshold if threshold is None else threshold,
                     "results": [result.to_dict() for result in results]})

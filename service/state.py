@@ -19,6 +19,7 @@ from service.config import Settings
 from service.jobs import JobStore
 from service.labels import LabelStore
 from service.metrics import ServiceMetrics, StateCollector
+from service.pools import PoolStore
 from service.registry import Registry
 from service.storage import storage_problem
 from service.tokens import TokenStore
@@ -36,6 +37,7 @@ class ServiceState:
     jobs: JobStore
     tokens: TokenStore
     metrics: ServiceMetrics
+    pools: PoolStore
 
     @classmethod
     def open(cls, settings: Settings) -> "ServiceState":
@@ -54,7 +56,7 @@ class ServiceState:
         labels = LabelStore(settings.home)
         metrics = ServiceMetrics(StateCollector(registry, labels, jobs))
         return cls(settings, registry, ActiveModel(registry), labels, jobs,
-                   TokenStore(settings.home), metrics)
+                   TokenStore(settings.home), metrics, PoolStore(settings.home))
 
 
 def tolerating_storage(step: Callable[[], object], skippable: bool, what: str) -> None:

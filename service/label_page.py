@@ -1,0 +1,32 @@
+"""``GET /label``: the editors' labelling page (service/static/label.*).
+
+Everything it needs is served from here (no external assets); it talks to
+the API with the bearer token the editor types in, kept in the tab's
+sessionStorage, never in a URL. The page may only load this origin's
+scripts and styles and cannot be framed.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app
+
+bp = Blueprint("label_page", __name__)
+
+_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+           "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+@bp.get("/label")
+def label_page() -> Response:
+    response = current_app.send_static_file("label.html")
+    response.headers["Content-Security-Policy"] = _POLICY
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+OPENAPI_PATHS = {"/label": {"get": {
+    "summary": "The editors' labelling page (HTML)", "operationId": "labelPage",
+    "responses": {"200": {"description": "The page", "content": {
+        "text/html": {"schema": {"type": "string"}}}}}}}}
