@@ -18,11 +18,12 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import (http_load, machine, quality, report, retrain, sidebar, throughput,
-                        training_scale)
+from benchmarks import (http_load, learning_curve, machine, quality, report, retrain, sidebar,
+                        throughput, training_scale)
 from benchmarks.config import RESULTS_DIR, BenchConfig
 
-SECTIONS = ("quality", "throughput", "http", "training_scale", "retrain", "sidebar")
+SECTIONS = ("quality", "throughput", "http", "training_scale", "retrain", "learning_curve",
+            "sidebar")
 log = logging.getLogger("benchmarks")
 
 
@@ -49,6 +50,8 @@ def _run_section(name: str, config: BenchConfig, results: dict) -> dict:
         return training_scale.run(config)
     if name == "sidebar":
         return sidebar.run(config)
+    if name == "learning_curve":
+        return learning_curve.run(config)
     corpora = None
     if config.quick:  # no corpora: the server retrains from the labels alone (seconds)
         corpora = config.work_dir / "no-corpora"
@@ -85,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
                                     args.out / report.PLOT_NAME)
     (args.out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1),
                                            encoding="utf-8")
+    if "points" in results["sections"].get("learning_curve", {}):
+        report.plot_learning_curve(results["sections"]["learning_curve"],
+                                   args.out / report.LEARNING_PLOT_NAME)
     text = report.render(results, plot)
     (args.out / "report.md").write_text(text, encoding="utf-8")
     print(text)

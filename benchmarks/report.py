@@ -420,6 +420,54 @@ def _sidebar(sidebar: dict) -> list[str]:
     return lines
 
 
+LEARNING_PLOT_NAME = "learning_curve.png"
+
+
+def _learning_curve(curve: dict) -> list[str]:
+    lines = ["## Learning curve of the editors' loop", "",
+             f"Held-out policy set ({curve['evaluation']['file']}, n = "
+             f"{curve['evaluation']['n']}) against the number of editor labels (from "
+             "policy_gold/train.tsv), starting from a model of the category corpora alone; "
+             "ROC-AUC, real-page links' ROC-AUC, and precision / recall at the stored "
+             "threshold.", "",
+             "| editor labels | mode | ROC-AUC | real pages ROC-AUC | P / R at threshold | "
+             "refit s |", "|---|---|---|---|---|---|"]
+    for point in curve["points"]:
+        lines.append(f"| {point['labels']:,} | {point['mode']} | {point['roc_auc']:.3f} | "
+                     f"{point['real_pages_roc_auc']:.3f} | {point['precision']:.2f} / "
+                     f"{point['recall']:.2f} | {point['seconds']} |")
+    lines += ["", f"![learning curve]({LEARNING_PLOT_NAME})", ""]
+    return lines
+
+
+def plot_learning_curve(curve: dict, path: Path) -> Path | None:
+    """ROC-AUC and recall at the threshold against editor labels, both modes."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log.warning("matplotlib missing: no plot (pip install -e '.[bench]')")
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for mode, marker in (("labels", "o-"), ("corpora", "s--")):
+        points = [p for p in curve["points"] if p["mode"] == mode]
+        x = [max(p["labels"], 10) for p in points]  # 0 labels drawn at 10 on the log axis
+        left.semilogx(x, [p["roc_auc"] for p in points], marker, label=f"{mode} mode")
+        right.semilogx(x, [p["recall"] for p in points], marker, label=f"{mode} mode")
+    for axis, label in ((left, "held-out ROC-AUC"), (right, "recall at the threshold")):
+        axis.set_xlabel("editor labels (0 drawn at 10)")
+        axis.set_ylabel(label)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=8)
+    fig.suptitle("Editors' labels teach the model (policy_gold/dev.tsv held out)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_training(scale: dict, path: Path) -> Path | None:
     """Log-log plot of wall time and peak memory against training headlines."""
     try:
@@ -467,7 +515,8 @@ def render(results: dict, plot: Path | None) -> str:
     lines.append("")
     sections = results["sections"]
     for name, writer in (("quality", _quality), ("throughput", _throughput), ("http", _http),
-                         ("retrain", _retrain), ("sidebar", _sidebar)):
+                         ("retrain", _retrain), ("learning_curve", _learning_curve),
+                         ("sidebar", _sidebar)):
         if "error" not in sections.get(name, {"error": 1}):
             lines += writer(sections[name])
     if "error" not in sections.get("training_scale", {"error": 1}):

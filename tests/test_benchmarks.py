@@ -18,7 +18,8 @@ from benchmarks import training_phases as tp
 from model.classifier import HeadlineClassifier
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("quality", "throughput", "http", "training_scale", "retrain", "sidebar")
+SECTIONS = ("quality", "throughput", "http", "training_scale", "retrain", "learning_curve",
+            "sidebar")
 
 
 def test_quick_benchmark_runs_every_section(tmp_path):
