@@ -20,6 +20,14 @@ count ``substantive_weight`` times: hiding real news is the worse error).
   dense_factor`` for the dense style and bait-style columns, which every
   headline has: left free they would act as a second intercept and move every
   headline's score.
+- ``anchor`` keeps what the model knew: each weight's change is also
+  penalised by ``anchor * fisher_j``, where ``fisher_`` (kept at fit time)
+  is the Fisher information of the weight over the training headlines
+  (elastic weight consolidation, Kirkpatrick et al. 2017). Weights of words
+  that many training headlines share (common characters, topic-wide
+  directions) hardly move on twenty labels; the words of a labelled topic move
+  freely. ``anchor`` is the number of training headlines the change is
+  weighed against, in the units of the labels' loss.
 - The margin pushes each labelled headline ``margin`` log-odds past the
   threshold, so it stays on its side after small edits.
 - When the classifier keeps its topic directions (``topic_directions_``:
@@ -54,6 +62,7 @@ DEFAULT_GROUP_FACTOR = 10.0
 DEFAULT_MARGIN = 1.5
 DEFAULT_SUBSTANTIVE_WEIGHT = 12.0
 DEFAULT_TOPIC_STRENGTH = 0.5
+DEFAULT_ANCHOR = 1000.0
 
 
 def _column_factors(classifier, dense_factor: float, group_factor: float) -> np.ndarray:
@@ -80,7 +89,8 @@ def adapt_to_labels(base, X: Sequence[str], y, strength: float = DEFAULT_STRENGT
                     dense_factor: float = DEFAULT_DENSE_FACTOR,
                     group_factor: float = DEFAULT_GROUP_FACTOR, margin: float = DEFAULT_MARGIN,
                     substantive_weight: float = DEFAULT_SUBSTANTIVE_WEIGHT,
-                    topic_strength: float = DEFAULT_TOPIC_STRENGTH):
+                    topic_strength: float = DEFAULT_TOPIC_STRENGTH,
+                    anchor: float = DEFAULT_ANCHOR):
     """A copy of ``base`` (a fitted HeadlineClassifier) refitted on ``X`` (n
     headlines) and ``y`` (n ints, 1 = clickbait); see the module docstring.
     One class alone is fine. ``base`` is not modified."""
@@ -95,7 +105,9 @@ def adapt_to_labels(base, X: Sequence[str], y, strength: float = DEFAULT_STRENGT
     adapted.__dict__.pop("_weights_cache", None)
     features = base.transform(texts).tocsr()
     w0 = base.coef_[0].astype(np.float64)
-    penalty = strength * _column_factors(base, dense_factor, group_factor)
+    fisher = getattr(base, "fisher_", None)  # absent in models fitted before it existed
+    fisher = np.zeros(len(base.coef_[0])) if fisher is None else fisher.astype(np.float64)
+    penalty = strength * _column_factors(base, dense_factor, group_factor) + anchor * fisher
     weights = np.where(y == 1, 1.0, float(substantive_weight))
     weights *= len(y) / weights.sum()
     sign = np.where(y == 1, 1.0, -1.0)
@@ -106,6 +118,9 @@ def adapt_to_labels(base, X: Sequence[str], y, strength: float = DEFAULT_STRENGT
     directions = getattr(base, "topic_directions_", None)
     topics = (np.zeros((len(texts), 0)) if directions is None
               else np.asarray((features @ directions.T).todense()))  # (n, K)
+    topic_penalty = topic_strength + (  # (K,): the Fisher of each direction, diagonal part
+        np.zeros(0) if directions is None
+        else anchor * np.asarray(directions.multiply(directions) @ fisher).ravel())
     n_features = len(w0)
 
     def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -113,10 +128,10 @@ def adapt_to_labels(base, X: Sequence[str], y, strength: float = DEFAULT_STRENGT
         logits = a * (features @ (w0 + delta) + topics @ beta) + offset
         excess = margin - sign * logits
         loss = float(weights @ np.logaddexp(0.0, excess))
-        loss += 0.5 * float(penalty @ delta ** 2) + 0.5 * topic_strength * float(beta @ beta)
+        loss += 0.5 * float(penalty @ delta ** 2) + 0.5 * float(topic_penalty @ beta ** 2)
         slope = -sign * weights / (1.0 + np.exp(-excess))
         return loss, np.concatenate([a * (features.T @ slope) + penalty * delta,
-                                     a * (topics.T @ slope) + topic_strength * beta])
+                                     a * (topics.T @ slope) + topic_penalty * beta])
 
     result = minimize(loss_and_gradient, np.zeros(n_features + topics.shape[1]), jac=True,
                       method="L-BFGS-B", options={"maxiter": 500})

@@ -128,7 +128,22 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         self.calibrator_ = LogisticRegression(C=1e6).fit(oof.reshape(-1, 1), y)
         self.oof_p_clickbait_ = self._calibrate(oof)
         self.threshold_ = threshold_at_precision(y, self.oof_p_clickbait_, self.target_precision)
+        self._keep_fisher(matrix)
         return self
+
+    def _keep_fisher(self, matrix) -> None:
+        """``fisher_``, float32 (n_features,): the diagonal of the Fisher
+        information of the calibrated log-odds per weight, averaged over the
+        training headlines (``mean_i p_i (1 - p_i) (a x_ij)^2``). It says how
+        much changing a weight would change the scores of the headlines the
+        model was fitted on; :func:`model.adaptation.adapt_to_labels` uses it
+        to keep what the model knew (elastic weight consolidation)."""
+        p = self.p_clickbait_from_features(matrix)
+        a = float(self.calibrator_.coef_[0, 0])
+        squared = matrix.copy()
+        squared.data **= 2
+        fisher = np.asarray(squared.T @ (p * (1.0 - p))).ravel() * (a * a / matrix.shape[0])
+        self.fisher_ = fisher.astype(np.float32)
 
     def _folds(self, y: np.ndarray) -> np.ndarray:
         """Fold number of each policy row, shape (n,)."""

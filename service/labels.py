@@ -15,6 +15,7 @@ stored exactly once.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -55,6 +56,17 @@ class NewLabel:
     client_id: str | None = None
 
 
+def _add_client_ids(connection: sqlite3.Connection) -> None:
+    """Migrate a store made before ``client_id`` existed (adds the column)."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(labels)")}
+    if "client_id" not in columns:
+        with transaction(connection, immediate=True):
+            for statement in _CLIENT_ID:
+                connection.execute(statement)
+    else:
+        connection.execute(_CLIENT_ID[1])
+
+
 def database_path(home: Path) -> Path:
     return Path(home) / DATABASE_FILE
 
@@ -65,19 +77,7 @@ class LabelStore:
     def __init__(self, home: Path):
         self.path = database_path(home)
         Path(home).mkdir(parents=True, exist_ok=True)
-        create_schema(self.path, _SCHEMA)
-        self._add_client_ids()
-
-    def _add_client_ids(self) -> None:
-        """Migrate a store made before ``client_id`` existed (adds the column)."""
-        with database(self.path) as connection:
-            columns = {row[1] for row in connection.execute("PRAGMA table_info(labels)")}
-            if "client_id" not in columns:
-                with transaction(connection, immediate=True):
-                    for statement in _CLIENT_ID:
-                        connection.execute(statement)
-            else:
-                connection.execute(_CLIENT_ID[1])
+        create_schema(self.path, _SCHEMA, migrate=_add_client_ids)
 
     def add(self, labels: Sequence[NewLabel], token: str | None) -> list[int]:
         """Store ``labels`` in one transaction (all or none); return their ids.

@@ -121,8 +121,10 @@ def storage_problem(exc: BaseException) -> str | None:
     return None
 
 
-def create_schema(path: Path, script: str) -> None:
-    """Run ``script`` (``CREATE ... IF NOT EXISTS``) on the database ``path``.
+def create_schema(path: Path, script: str,
+                  migrate: Callable[[sqlite3.Connection], None] | None = None) -> None:
+    """Run ``script`` (``CREATE ... IF NOT EXISTS``) on the database ``path``,
+    then ``migrate(connection)`` (which must be idempotent) if given.
 
     If the disk is full or read-only but the database exists already, the
     failure is logged and ignored: the schema is there, reads can go on and
@@ -133,6 +135,8 @@ def create_schema(path: Path, script: str) -> None:
     try:
         with database(path) as connection:
             connection.executescript(script)
+            if migrate is not None:
+                migrate(connection)
     except (sqlite3.OperationalError, OSError) as exc:
         if storage_problem(exc) is None or not Path(path).exists():
             raise
