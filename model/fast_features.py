@@ -557,7 +557,9 @@ class CompiledUnion:
     """A fitted :class:`FeatureUnion` of word, char, style and bait blocks, compiled."""
 
     def __init__(self, union: FeatureUnion, blocks: list):
-        self.union = union
+        # A weak reference: the cache's value must not keep its key (the union)
+        # alive, or every model a process ever loaded would stay in memory.
+        self.union = weakref.ref(union)
         self.transformers = [transformer for _, transformer in union.transformer_list]
         self.blocks = blocks
 
@@ -580,7 +582,9 @@ class CompiledUnion:
 
     def is_current(self) -> bool:
         """False once the union's parts were replaced or refitted."""
-        return ([t for _, t in self.union.transformer_list] == self.transformers
+        union = self.union()
+        return (union is not None
+                and [t for _, t in union.transformer_list] == self.transformers
                 and all(block.is_current() for block in self.blocks))
 
     def transform(self, texts: list[str]) -> sp.csr_matrix | None:

@@ -40,6 +40,14 @@ class Model:
         self.manifest = manifest
         self._names: np.ndarray | None = None
 
+    def warm(self) -> "Model":
+        """Build the scoring lookup tables and load the segmenter's dictionary now
+        (both scoring paths: one headline and a batch), so that the first
+        request after a load is not the one that pays for them; returns self."""
+        for n in (1, 16):
+            self.predict_proba(["国务院召开常务会议 部署经济工作"] * n)
+        return self
+
     @property
     def version(self) -> str:
         return self.manifest["version"]
@@ -103,4 +111,4 @@ def load_model(path: str | Path | None = None) -> Model:
     model or its joblib file fails the SHA-256 check.
     """
     classifier, manifest = load_artifact(Path(path) if path else BUNDLED_MODEL_DIR)
-    return Model(classifier, manifest)
+    return Model(classifier, manifest).warm()

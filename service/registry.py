@@ -133,7 +133,7 @@ class Registry:
         entry = (index or self.read()).entry(version)
         estimator, manifest = load_artifact(self.path(version), expected_sha256=entry["sha256"],
                                             expected_manifest_sha256=entry.get("manifest_sha256"))
-        return Model(estimator, manifest)
+        return Model(estimator, manifest).warm()
 
     def manifest(self, version: str) -> dict:
         """The manifest of a listed version, checked against the index (metadata only;
