@@ -109,7 +109,7 @@ def _current_stages(classifier, compiled, fast_features, cut, normalize_many):
 def _stage_names(compiled) -> list[str]:
     """``vectorise_<part>`` for each block, named after the feature union's parts
     (word, char, style, bait): the style and bait blocks are of one class."""
-    return [f"vectorise_{name}" for name, _ in compiled.union.transformer_list]
+    return [f"vectorise_{name}" for name in compiled.names]
 
 
 def _baseline_stages(classifier, normalize_many):

@@ -121,11 +121,17 @@ def adapt_to_labels(base, X: Sequence[str], y, strength: float = DEFAULT_STRENGT
     topic_penalty = topic_strength + (  # (K,): the Fisher of each direction, diagonal part
         np.zeros(0) if directions is None
         else anchor * np.asarray(directions.multiply(directions) @ fisher).ravel())
-    n_features = len(w0)
+    # Only the columns the labelled headlines use can move on their own (the
+    # others have no gradient but the penalty's, so they stay at w0): solve
+    # in that subspace, a few thousand variables instead of all the features.
+    used = np.unique(features.indices)
+    features, penalty = features[:, used], penalty[used]
+    base_logits = features @ w0[used]
+    n_used = len(used)
 
     def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        delta, beta = theta[:n_features], theta[n_features:]
-        logits = a * (features @ (w0 + delta) + topics @ beta) + offset
+        delta, beta = theta[:n_used], theta[n_used:]
+        logits = a * (base_logits + features @ delta + topics @ beta) + offset
         excess = margin - sign * logits
         loss = float(weights @ np.logaddexp(0.0, excess))
         loss += 0.5 * float(penalty @ delta ** 2) + 0.5 * float(topic_penalty @ beta ** 2)
@@ -133,10 +139,11 @@ def adapt_to_labels(base, X: Sequence[str], y, strength: float = DEFAULT_STRENGT
         return loss, np.concatenate([a * (features.T @ slope) + penalty * delta,
                                      a * (topics.T @ slope) + topic_penalty * beta])
 
-    result = minimize(loss_and_gradient, np.zeros(n_features + topics.shape[1]), jac=True,
+    result = minimize(loss_and_gradient, np.zeros(n_used + topics.shape[1]), jac=True,
                       method="L-BFGS-B", options={"maxiter": 500})
-    delta, beta = result.x[:n_features], result.x[n_features:]
-    coef = w0 + delta
+    coef = w0.copy()
+    coef[used] += result.x[:n_used]
+    beta = result.x[n_used:]
     if directions is not None:
         coef = coef + np.asarray(directions.T @ beta).ravel()
     adapted.coef_ = coef.astype(np.float32).reshape(1, -1)

@@ -560,6 +560,7 @@ class CompiledUnion:
         # A weak reference: the cache's value must not keep its key (the union)
         # alive, or every model a process ever loaded would stay in memory.
         self.union = weakref.ref(union)
+        self.names = [name for name, _ in union.transformer_list]
         self.transformers = [transformer for _, transformer in union.transformer_list]
         self.blocks = blocks
 
