@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.ensure_ascii = False  # UTF-8 out, as in
+    app.json.ensure_ascii = False  # readable UTF-8 text, not "\\u592e..." escapes
+    app.json.mimetype = "application/json; charset=utf-8"
     app.json.sort_keys = False
     state = ServiceState.open(settings)
     app.extensions[EXTENSION] = state

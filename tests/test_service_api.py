@@ -67,6 +67,15 @@ def test_score_batch_in_input_order_with_one_model(client, bundled_model):
     assert "国务院" in response.get_data(as_text=True)  # UTF-8, not \\u escapes
 
 
+def test_answers_are_readable_utf8_text(client):
+    headline = "央行宣布下调存款准备金率"
+    response = client.post("/v1/score", json={"headline": headline, "explain": True})
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert headline.encode("utf-8") in response.data and b"\\u" not in response.data
+    error = client.post("/v1/score", json={"headline": 7})
+    assert error.headers["Content-Type"] == "application/json; charset=utf-8"
+
+
 def test_score_single_headline_explain_and_threshold(client):
     body = client.post("/v1/score", json={"headline": "震惊！这位女星竟然", "explain": True,
                                           "threshold": 0.0}).json
