@@ -6,12 +6,16 @@ import argparse
 import json
 from pathlib import Path
 
+from service.config import settings_help
+
 HOME_HELP = "state directory (default: $HEADLINE_SIEVE_HOME, else ./var)"
 CONFIG_HELP = "TOML settings file (default: $HEADLINE_SIEVE_CONFIG)"
 
 
 def register(subparsers) -> None:
-    serve = subparsers.add_parser("serve", help="run the HTTP service under gunicorn")
+    serve = subparsers.add_parser("serve", help="run the HTTP service under gunicorn",
+                                  epilog=settings_help(),
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("--home", type=Path, help=HOME_HELP)
     serve.add_argument("--config", type=Path, help=CONFIG_HELP)
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")

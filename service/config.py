@@ -6,7 +6,10 @@ Precedence, lowest first: the defaults below, an optional TOML file
 variable the training commands read), then explicit overrides (command-line
 flags, or keyword arguments of :func:`service.app.create_app` in tests).
 
-docs/service.md has the table of every setting; :data:`FIELDS` is its source.
+:func:`settings_table` is the one table of every setting (name, default,
+environment variable, help): ``serve --help`` prints it, and the tables in
+README.md and docs/service.md are :func:`settings_markdown` (a test keeps
+them equal).
 """
 
 from __future__ import annotations
@@ -112,10 +115,57 @@ FIELDS: dict[str, str] = {
     "log_level": "Level of the service's log on stderr (DEBUG, INFO, WARNING, ERROR).",
 }
 
+_DEFAULTS_SHOWN = {"home": "./var", "data_dir": "../shared/datasets", "cors_origins": "(none)"}
+
+
+def settings_table() -> list[tuple[str, str, str, str]]:
+    """(name, default as text, environment variable, help) of every setting, in
+    the order of :class:`Settings`."""
+    rows = []
+    for field in dataclasses.fields(Settings):
+        default = _DEFAULTS_SHOWN.get(field.name, field.default)
+        if isinstance(default, bool):
+            default = str(default).lower()
+        rows.append((field.name, str(default), ENV_NAMES[field.name], FIELDS[field.name]))
+    return rows
+
+
+def settings_markdown() -> str:
+    """:func:`settings_table` as the Markdown table of the README and docs/service.md."""
+    lines = ["| setting (TOML key) | environment variable | default | meaning |",
+             "|---|---|---|---|"]
+    for name, default, env, text in settings_table():
+        shown = default if default.startswith("(") else f"`{default}`"
+        lines.append(f"| `{name}` | `{env}` | {shown} | {text} |")
+    return "\n".join(lines) + "\n"
+
+
+def settings_help() -> str:
+    """:func:`settings_table` as plain text, for ``serve --help``."""
+    lines = ["settings (TOML key / environment variable, default):"]
+    for name, default, env, text in settings_table():
+        lines.append(f"  {name} / {env} (default {default})")
+        lines.append(f"      {text.replace('`', '')}")
+    return "\n".join(lines)
+
+
 _POSITIVE_INTS = ("port", "workers", "timeout", "max_batch", "max_headline_chars",
                   "max_body_bytes", "keep_versions")
+# prometheus_client reads it when it is imported, so it is defined here, where
+# importing it imports no metrics code (service.server sets it for the workers).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+def parse_bool(text: str) -> bool:
+    """``true``/``false`` (also 1/0, yes/no, on/off, any case) as a bool: the
+    one reading of a true/false word, for settings and query parameters.
+    Raises ValueError for any other word."""
+    word = str(text).strip().lower()
+    if word not in _TRUE | _FALSE:
+        raise ValueError("expected true or false")
+    return word in _TRUE
 
 
 def _field_types() -> dict[str, Any]:
@@ -131,10 +181,7 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         if isinstance(default, bool):
             if isinstance(value, bool):
                 return value
-            text = str(value).strip().lower()
-            if text in _TRUE | _FALSE:
-                return text in _TRUE
-            raise ValueError("expected true or false")
+            return parse_bool(value)
         if isinstance(default, int):
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError("expected an integer")

@@ -23,12 +23,11 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from service.config import Settings
 from service.labels import database_path
-from service.storage import create_schema, database, pid_alive, transaction
+from service.storage import create_schema, database, pid_alive, transaction, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +64,6 @@ class JobRunning(Exception):
         self.job_id = job_id
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 class JobStore:
     """Rows of the ``jobs`` table; every method is safe across processes."""
 
@@ -89,7 +84,7 @@ class JobStore:
             connection.execute(
                 "INSERT INTO jobs (id, state, mode, token, created, heartbeat, stage) "
                 "VALUES (?, 'queued', ?, ?, ?, ?, 'queued')",
-                (job_id, mode, token, _now(), time.time()))
+                (job_id, mode, token, utc_now(), time.time()))
         return job_id
 
     def update(self, job_id: str, **fields) -> None:
@@ -103,18 +98,18 @@ class JobStore:
                                (*fields.values(), job_id))
 
     def start(self, job_id: str, pid: int) -> None:
-        self.update(job_id, state="running", pid=pid, started=_now(), stage="starting",
+        self.update(job_id, state="running", pid=pid, started=utc_now(), stage="starting",
                     progress=0.01)
 
     def progress(self, job_id: str, stage: str, fraction: float) -> None:
         self.update(job_id, stage=stage, progress=round(float(fraction), 3))
 
     def succeed(self, job_id: str, result: dict) -> None:
-        self.update(job_id, state="succeeded", finished=_now(), stage="done", progress=1.0,
+        self.update(job_id, state="succeeded", finished=utc_now(), stage="done", progress=1.0,
                     result=result)
 
     def fail(self, job_id: str, error: str) -> None:
-        self.update(job_id, state="failed", finished=_now(), stage="failed",
+        self.update(job_id, state="failed", finished=utc_now(), stage="failed",
                     result={"error": error})
 
     def get(self, job_id: str) -> dict | None:
@@ -163,7 +158,7 @@ class JobStore:
                 connection.execute(
                     "UPDATE jobs SET state = 'failed', stage = 'failed', finished = ?, "
                     "result = ? WHERE id = ?",
-                    (_now(), json.dumps({"error": reason}), row["id"]))
+                    (utc_now(), json.dumps({"error": reason}), row["id"]))
                 reaped += 1
         return reaped
 

@@ -18,11 +18,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from model.classifier import LABELS as LABEL_VALUES  # the one definition of the names
-from service.storage import create_schema, database, transaction
+from service.storage import create_schema, database, transaction, utc_now
 
 DATABASE_FILE = "labels.sqlite3"
 
@@ -84,7 +83,7 @@ class LabelStore:
 
         When this returns, the rows are committed and fsynced.
         """
-        created = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        created = utc_now("milliseconds")
         with database(self.path) as connection, transaction(connection, immediate=True):
             ids = []
             for item in labels:

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from model.normalize import normalize_many
 from service.auth import token_required
+from service.config import parse_bool
 from service.errors import ApiError
 from service.labels import LABEL_VALUES, NewLabel
 from service.state import get_state
@@ -73,11 +74,12 @@ def list_labels():
 
 
 def _query_bool(name: str) -> bool:
-    raw = request.args.get(name, "false").strip().lower()
-    if raw not in ("1", "true", "yes", "0", "false", "no", ""):
+    raw = request.args.get(name, "").strip() or "false"
+    try:
+        return parse_bool(raw)
+    except ValueError:
         raise ApiError(400, "invalid_type", f"query parameter {name} must be true or false",
-                       field=name)
-    return raw in ("1", "true", "yes")
+                       field=name) from None
 
 
 @bp.get("/v1/labels/export")

@@ -22,14 +22,16 @@ import logging
 import os
 import time
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 
-log = logging.getLogger(__name__)
+from service.config import MULTIPROC_ENV
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+log = logging.getLogger(__name__)
+EXTENSION = "headline_sieve_metrics"  # app.extensions key of the app's ServiceMetrics
+
 bp = Blueprint("metrics", __name__)
 
 
@@ -97,7 +99,8 @@ class ServiceMetrics:
         return generate_latest(registry)
 
     def install(self, app: Flask) -> None:
-        """Time and count every request of ``app``."""
+        """Time and count every request of ``app``; ``/metrics`` serves this object."""
+        app.extensions[EXTENSION] = self
         app.before_request(_start_timer)
         app.after_request(self._record)
 
@@ -116,6 +119,5 @@ def _start_timer() -> None:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    from service.state import get_state
-
-    return Response(get_state().metrics.exposition(), mimetype=CONTENT_TYPE_LATEST)
+    return Response(current_app.extensions[EXTENSION].exposition(),
+                    mimetype=CONTENT_TYPE_LATEST)

@@ -10,10 +10,9 @@ unlabeled headlines, is read from the data directory
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
-from service.storage import create_schema, database, transaction
+from service.storage import create_schema, database, transaction, utc_now
 
 DATABASE_FILE = "pools.sqlite3"
 POOLS = ("unlabeled", "uploaded", "scored")
@@ -34,10 +33,6 @@ CREATE TABLE IF NOT EXISTS scored (
 """
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 class PoolStore:
     """The uploaded and the scored pool of one home directory."""
 
@@ -50,7 +45,7 @@ class PoolStore:
         there is kept once); return how many were new."""
         if pool not in ("uploaded", "scored"):
             raise ValueError(f"no pool {pool!r} to add to")
-        created = _now()
+        created = utc_now()
         with database(self.path) as connection, transaction(connection, immediate=True):
             before = connection.total_changes
             connection.executemany(f"INSERT OR IGNORE INTO {pool} (headline, created) "

@@ -40,13 +40,12 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from model.artifacts import (MANIFEST_FILE, MODEL_FILE, ArtifactError, load_artifact,
                              read_manifest, save_artifact, sha256_file)
 from model.scoring import BUNDLED_MODEL_DIR, Model
-from service.storage import file_lock, fsync_dir, pid_alive, write_atomically
+from service.storage import file_lock, fsync_dir, pid_alive, utc_now, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +63,6 @@ class RegistryError(Exception):
 
 class ActiveChanged(RegistryError):
     """A compare-and-swap activation found another active version."""
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -193,7 +188,7 @@ class Registry:
             data["versions"][version] = {
                 "sha256": manifest["artifact_sha256"],
                 "manifest_sha256": sha256_file(final / MANIFEST_FILE), "status": status,
-                "reason": reason, "created": manifest["created"], "status_changed": _now(),
+                "reason": reason, "created": manifest["created"], "status_changed": utc_now(),
                 **details}
             self._write_raw(data)
             self._prune(data)
@@ -221,8 +216,8 @@ class Registry:
                                     f"({data['versions'][version].get('reason', '')}); it "
                                     "cannot be activated: retrain with more labels instead")
             if previous != version:
-                data["versions"][previous].update(status="retired", status_changed=_now())
-                data["versions"][version].update(status="active", status_changed=_now())
+                data["versions"][previous].update(status="retired", status_changed=utc_now())
+                data["versions"][version].update(status="active", status_changed=utc_now())
                 data["active"] = version
                 self._write_raw(data, before_replace=lambda: self._checkpoint("promoting"))
                 self._prune(data)
@@ -249,7 +244,7 @@ class Registry:
             if data["active"] == version:
                 raise RegistryError(f"{version} is active; activate another version first")
             data["versions"][version].update(status=status, reason=reason,
-                                             status_changed=_now())
+                                             status_changed=utc_now())
             self._write_raw(data)
 
     # -- helpers -----------------------------------------------------------
@@ -282,8 +277,8 @@ class Registry:
             fsync_dir(self.models_dir)
         entry = {"sha256": sha, "manifest_sha256": sha256_file(final / MANIFEST_FILE),
                  "status": "active" if activate else "candidate",
-                 "reason": "bundled default model", "created": manifest.get("created", _now()),
-                 "status_changed": _now(), "kind": "bundled"}
+                 "reason": "bundled default model", "created": manifest.get("created", utc_now()),
+                 "status_changed": utc_now(), "kind": "bundled"}
         if activate:
             data = {"format": 1, "active": version, "versions": {}}
         else:

@@ -21,13 +21,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from service.config import Settings
+from service.config import MULTIPROC_ENV, Settings
 
 log = logging.getLogger(__name__)
 
 METRICS_PREFIX = "headline-sieve-metrics-"
 SHARED_MEMORY = Path("/dev/shm")
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _NEWER_GUNICORN_OPTIONS = frozenset({"control_socket_disable"})
 
 

@@ -9,6 +9,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,12 @@ def connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("PRAGMA busy_timeout=30000")
     return connection
+
+
+def utc_now(timespec: str = "seconds") -> str:
+    """The time now in UTC, ISO 8601 (``2026-12-01T09:30:00+00:00``): the one
+    clock format of every store's timestamps."""
+    return datetime.now(timezone.utc).isoformat(timespec=timespec)
 
 
 def storage_problem(exc: BaseException) -> str | None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from service.config import ENV_NAMES, FIELDS, ConfigError, Settings, load_settings
+from service.config import (ENV_NAMES, ConfigError, Settings, load_settings, settings_markdown,
+                            settings_table)
 from service.config import settings_from_json
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "service.md"
@@ -78,8 +79,17 @@ def test_settings_survive_the_trip_to_the_retraining_process(tmp_path):
     assert settings_from_json(settings.to_json()) == settings
 
 
-def test_every_setting_is_documented_in_the_table():
-    text = DOCS.read_text(encoding="utf-8")
+def test_the_readme_and_the_docs_show_the_settings_table_of_the_code():
+    expected = settings_markdown()
     for name in Settings.__dataclass_fields__:
-        assert name in FIELDS, name
-        assert f"`{name}`" in text and f"`{ENV_NAMES[name]}`" in text, name
+        assert f"| `{name}` | `{ENV_NAMES[name]}` |" in expected, name
+    for document in (DOCS, DOCS.parents[1] / "README.md"):
+        text = document.read_text(encoding="utf-8")
+        start = text.index("-->\n", text.index("<!-- settings table")) + 4
+        assert text[start:text.index("<!-- end of settings table -->")] == expected, document
+
+
+def test_serve_help_lists_every_setting(service_helpers, tmp_path):
+    shown = service_helpers.cli("serve", "--help", home=tmp_path).stdout
+    for name, default, env, _ in settings_table():
+        assert f"{name} / {env} (default {default})" in shown, name
