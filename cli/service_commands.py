@@ -52,7 +52,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _tokens(args: argparse.Namespace):
-    from service.tokens import TokenStore
+    from service.stores.tokens import TokenStore
 
     return TokenStore(_settings(args).home)
 

@@ -19,7 +19,7 @@ import threading
 
 from model.artifacts import ArtifactError
 from model.scoring import Model
-from service.registry import Registry, RegistryError
+from service.stores.registry import Registry, RegistryError
 
 log = logging.getLogger(__name__)
 

@@ -16,24 +16,24 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from service import (health, jobs_api, label_page, labels_api, metrics, models_api, openapi,
-                     queue_api, scoring_api)
-from service import filter_api
+from service import metrics
 from service.active_model import ModelUnavailable
 from service.config import Settings, load_settings
-from service.errors import ApiError, register_error_handlers
 from service.state import EXTENSION, ServiceState, get_state
+from service.views import (health, jobs, label_page, labels, models, openapi, page_filter,
+                           queue, scoring)
+from service.views.errors import ApiError, register_error_handlers
 
 log = logging.getLogger(__name__)
 
 BLUEPRINT_MODULES = [
     health,
-    scoring_api,
-    filter_api,
-    labels_api,
-    jobs_api,
-    models_api,
-    queue_api,
+    scoring,
+    page_filter,
+    labels,
+    jobs,
+    models,
+    queue,
     label_page,
     metrics,
     openapi,

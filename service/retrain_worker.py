@@ -1,6 +1,6 @@
 """Process entry point of one retraining job: ``python -m service.retrain_worker``.
 
-Started by :func:`service.jobs.launch`. It marks the job running with its
+Started by :func:`service.stores.jobs.launch`. It marks the job running with its
 pid, beats a heartbeat while it works, and records the result or the error.
 Whatever happens to this process, the server is unaffected; if it dies
 without recording anything, the job is marked failed by the next reader.
@@ -23,8 +23,8 @@ import sys
 import threading
 
 from service.config import settings_from_json
-from service.jobs import HEARTBEAT_SECONDS, JobStore
-from service.storage import storage_problem
+from service.stores.jobs import HEARTBEAT_SECONDS, JobStore
+from service.stores.storage import storage_problem
 
 log = logging.getLogger("service.retrain_worker")
 

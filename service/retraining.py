@@ -20,8 +20,8 @@ from model.artifacts import new_version_id
 from model.classifier import HeadlineClassifier
 from model.scoring import Model
 from service.config import Settings
-from service.labels import LabelStore
-from service.registry import ActiveChanged, Registry
+from service.stores.labels import LabelStore
+from service.stores.registry import ActiveChanged, Registry
 from training.evaluation import evaluate
 from training.retraining import Labelled, fit_candidate, quality_gate, split_labels
 

@@ -46,7 +46,7 @@ def prepare_metrics_dir() -> Path:
 
 
 def _remove_stale_metrics_dirs(base: Path) -> None:
-    from service.storage import pid_alive
+    from service.stores.storage import pid_alive
 
     for path in base.glob(f"{METRICS_PREFIX}*-*"):
         pid = path.name[len(METRICS_PREFIX):].partition("-")[0]
@@ -97,11 +97,11 @@ def serve(settings: Settings) -> None:
 def _prepare_home(settings: Settings) -> str:
     """Registry, database schemas and dead jobs, before any worker starts; the
     active version."""
-    from service.jobs import JobStore
-    from service.labels import LabelStore
-    from service.registry import Registry
+    from service.stores.jobs import JobStore
+    from service.stores.labels import LabelStore
+    from service.stores.registry import Registry
     from service.state import tolerating_storage
-    from service.tokens import TokenStore
+    from service.stores.tokens import TokenStore
 
     version = Registry(settings.home).ensure_initialized().active
     jobs = JobStore(settings.home)

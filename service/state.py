@@ -16,13 +16,13 @@ from flask import current_app
 
 from service.active_model import ActiveModel
 from service.config import Settings
-from service.jobs import JobStore
-from service.labels import LabelStore
+from service.stores.jobs import JobStore
+from service.stores.labels import LabelStore
 from service.metrics import ServiceMetrics, StateCollector
-from service.pools import PoolStore
-from service.registry import Registry
-from service.storage import storage_problem
-from service.tokens import TokenStore
+from service.stores.pools import PoolStore
+from service.stores.registry import Registry
+from service.stores.storage import storage_problem
+from service.stores.tokens import TokenStore
 
 log = logging.getLogger(__name__)
 EXTENSION = "headline_sieve"

@@ -22,7 +22,7 @@ import requests
 from helpers import auth
 from model.adaptation import adapt_to_labels
 from model.artifacts import MANIFEST_FILE, MODEL_FILE, new_version_id, sha256_file
-from service.registry import Registry
+from service.stores.registry import Registry
 
 HEADLINES = ["国务院召开常务会议部署经济工作", "震惊！这位女星竟然说出了真相"]
 

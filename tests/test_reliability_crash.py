@@ -289,7 +289,7 @@ def test_acknowledged_labels_were_synced_to_disk_and_survive_a_kill(
     assert len(syncs_before_ack) == 20 and min(syncs_before_ack) >= 1, syncs_before_ack
     with service_helpers.server_process(home, workers=1) as server:
         assert set(acknowledged) <= stored_label_ids(server.base, token)
-    from service.storage import connect
+    from service.stores.storage import connect
 
     connection = connect(home / "labels.sqlite3")
     settings = (connection.execute("PRAGMA journal_mode").fetchone()[0],

@@ -35,7 +35,7 @@ import requests
 from helpers import auth, stored_label_ids
 from model.adaptation import adapt_to_labels
 from model.artifacts import new_version_id
-from service.registry import Registry
+from service.stores.registry import Registry
 
 TMPFS_MB = 48  # bundled model and one candidate (8 MB each), labels, metrics files
 BALLAST_CHUNK = 1 << 16

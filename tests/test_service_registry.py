@@ -12,7 +12,7 @@ from model import BUNDLED_MODEL_DIR
 from model.adaptation import adapt_to_labels
 from model.artifacts import ArtifactError, new_version_id, read_manifest, save_artifact
 from service.app import create_app
-from service.registry import ActiveChanged, Registry, RegistryError
+from service.stores.registry import ActiveChanged, Registry, RegistryError
 from service.state import EXTENSION
 
 

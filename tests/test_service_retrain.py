@@ -11,9 +11,9 @@ import pytest
 
 from model.normalize import normalize
 from service.app import create_app
-from service.jobs import JobStore
-from service.labels import LabelStore, NewLabel
-from service.registry import Registry
+from service.stores.jobs import JobStore
+from service.stores.labels import LabelStore, NewLabel
+from service.stores.registry import Registry
 from service.retrain_worker import run_job
 from training.retraining import is_holdout
 from service.state import EXTENSION

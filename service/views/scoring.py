@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from service.active_model import ModelUnavailable
-from service.auth import token_required
-from service.errors import ApiError
+from service.views.auth import token_required
+from service.views.errors import ApiError
 from service.state import get_state
-from service.validation import (headline_text, item_list, json_body, optional_bool,
+from service.views.validation import (headline_text, item_list, json_body, optional_bool,
                                 optional_probability)
 
 bp = Blueprint("scoring", __name__)

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import request
 
-from service.errors import ApiError
+from service.views.errors import ApiError
 
 SQLITE_MAX_INTEGER = 2 ** 63 - 1  # larger query integers cannot even be compared in SQLite
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",

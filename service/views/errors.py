@@ -25,7 +25,7 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from service.storage import storage_problem
+from service.stores.storage import storage_problem
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from service.config import Settings
-from service.labels import database_path
-from service.storage import create_schema, database, pid_alive, transaction, utc_now
+from service.stores.labels import database_path
+from service.stores.storage import create_schema, database, pid_alive, transaction, utc_now
 
 log = logging.getLogger(__name__)
 

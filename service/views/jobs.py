@@ -6,12 +6,12 @@ from dataclasses import replace
 
 from flask import Blueprint, g, jsonify, url_for
 
-from service.auth import token_required
+from service.views.auth import token_required
 from service.config import RETRAIN_MODES
-from service.errors import ApiError
-from service.jobs import JobRunning, launch
+from service.views.errors import ApiError
+from service.stores.jobs import JobRunning, launch
 from service.state import get_state
-from service.validation import invalid_value, json_body, wrong_type
+from service.views.validation import invalid_value, json_body, wrong_type
 
 bp = Blueprint("jobs", __name__)
 

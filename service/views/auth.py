@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from flask import g, request
 
-from service.errors import ApiError
+from service.views.errors import ApiError
 
 
 def _presented_token() -> str | None:

@@ -8,9 +8,9 @@ import logging
 from flask import Blueprint, jsonify
 
 from model.artifacts import ArtifactError
-from service.auth import token_required
-from service.errors import ApiError
-from service.registry import RegistryError
+from service.views.auth import token_required
+from service.views.errors import ApiError
+from service.stores.registry import RegistryError
 from service.state import get_state
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ _PIN = {"parameters": [{"name": "version", "in": "path", "required": True,
             "401": {"$ref": "#/components/responses/Unauthorized"},
             "404": {"$ref": "#/components/responses/NotFound"}}}
 
-# Merged into /openapi.json by service.openapi.
+# Merged into /openapi.json by service.views.openapi.
 OPENAPI_PATHS = {"/v1/models/{version}/pin": {
     "post": {"summary": "Keep a version whatever the retention", "operationId": "pinModel",
              **_PIN},

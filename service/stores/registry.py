@@ -45,7 +45,7 @@ from pathlib import Path
 from model.artifacts import (MANIFEST_FILE, MODEL_FILE, ArtifactError, load_artifact,
                              read_manifest, save_artifact, sha256_file)
 from model.scoring import BUNDLED_MODEL_DIR, Model
-from service.storage import file_lock, fsync_dir, pid_alive, utc_now, write_atomically
+from service.stores.storage import file_lock, fsync_dir, pid_alive, utc_now, write_atomically
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
-from service.storage import create_schema, database, transaction
+from service.stores.storage import create_schema, database, transaction
 
 TOKENS_FILE = "tokens.sqlite3"
 TOKEN_PREFIX = "hs_"

@@ -24,10 +24,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from service.active_model import ModelUnavailable
-from service.auth import token_required
-from service.errors import ApiError
+from service.views.auth import token_required
+from service.views.errors import ApiError
 from service.state import get_state
-from service.validation import (invalid_value, json_body, optional_probability,
+from service.views.validation import (invalid_value, json_body, optional_probability,
                                 query_probability, wrong_type)
 from sidebar import MODES, filter_page
 from sidebar.document import PageTooDeep
@@ -128,7 +128,7 @@ _REPORT_SCHEMA = {
     },
 }
 
-# Merged into /openapi.json by service.openapi (see service/app.py).
+# Merged into /openapi.json by service.views.openapi (see service/app.py).
 OPENAPI_PATHS = {
     "/v1/filter": {
         "post": {

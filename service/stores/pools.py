@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.storage import create_schema, database, transaction, utc_now
+from service.stores.storage import create_schema, database, transaction, utc_now
 
 DATABASE_FILE = "pools.sqlite3"
 POOLS = ("unlabeled", "uploaded", "scored")

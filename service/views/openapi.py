@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, jsonify
 
 from service.state import get_state
 
-DOCUMENT = Path(__file__).resolve().parent / "openapi.json"
+DOCUMENT = Path(__file__).resolve().parents[1] / "openapi.json"
 bp = Blueprint("openapi", __name__)
 
 

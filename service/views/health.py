@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from service.active_model import ModelUnavailable
-from service.errors import ApiError
+from service.views.errors import ApiError
 from service.state import get_state
 
 bp = Blueprint("health", __name__)

@@ -16,11 +16,11 @@ from flask import Blueprint, jsonify, request
 
 from model.normalize import normalize_many
 from service.active_model import ModelUnavailable
-from service.auth import token_required
-from service.errors import ApiError
-from service.pools import POOLS, unlabeled_pool
+from service.views.auth import token_required
+from service.views.errors import ApiError
+from service.stores.pools import POOLS, unlabeled_pool
 from service.state import get_state
-from service.validation import headline_text, invalid_value, item_list, json_body, query_int
+from service.views.validation import headline_text, invalid_value, item_list, json_body, query_int
 from training.queue import most_useful
 
 bp = Blueprint("queue", __name__)
@@ -116,7 +116,7 @@ _ITEM = {"type": "object", "properties": {
     "explanation": {"type": "array", "items": {"type": "object", "properties": {
         "feature": {"type": "string"}, "weight": {"type": "number"}}}}}}
 
-# Merged into /openapi.json by service.openapi.
+# Merged into /openapi.json by service.views.openapi.
 OPENAPI_PATHS = {
     "/v1/pools": {"get": {
         "summary": "Pools of headlines the labelling queue can draw from",

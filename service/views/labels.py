@@ -7,12 +7,12 @@ import json
 from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from model.normalize import normalize_many
-from service.auth import token_required
+from service.views.auth import token_required
 from service.config import parse_bool
-from service.errors import ApiError
-from service.labels import LABEL_VALUES, NewLabel
+from service.views.errors import ApiError
+from service.stores.labels import LABEL_VALUES, NewLabel
 from service.state import get_state
-from service.validation import (headline_text, invalid_value, item_list, json_body,
+from service.views.validation import (headline_text, invalid_value, item_list, json_body,
                                 optional_string, query_int, wrong_type)
 
 bp = Blueprint("labels", __name__)

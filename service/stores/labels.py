@@ -1,7 +1,7 @@
 """The label store: user corrections, durable before they are acknowledged.
 
 Table ``labels`` in ``home/labels.sqlite3`` (WAL mode, ``synchronous=FULL``,
-see :func:`service.storage.connect`). Every label sent is a new row, so
+see :func:`service.stores.storage.connect`). Every label sent is a new row, so
 history is kept; the *current* label of a headline is the newest row (highest
 ``id``) among those with the same normalised headline
 (:func:`model.normalize.normalize`), so a traditional-script or full-width
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.classifier import LABELS as LABEL_VALUES  # the one definition of the names
-from service.storage import create_schema, database, transaction, utc_now
+from service.stores.storage import create_schema, database, transaction, utc_now
 
 DATABASE_FILE = "labels.sqlite3"
 
