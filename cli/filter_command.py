@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-MODES = ("report", "mark", "remove")  # sidebar.MODES, without importing lxml at startup
+from sidebar import MODES
 
 
 def register(subparsers) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from model.scoring import BUNDLED_MODEL_DIR, load_model
+from training.corpora import READERS, UNLABELLED_READERS
 
 SCORE_CHUNK = 2000  # headlines scored per vectorised call when streaming
 
@@ -32,7 +33,7 @@ def register(subparsers) -> None:
     evaluate.add_argument("files", nargs="*", type=Path,
                           help="labelled files (default: the recipe's held-out data)")
     evaluate.add_argument("--format", default="table",
-                          choices=["table", "thucnews", "tnews", "toutiao", "hancd"],
+                          choices=[name for name in READERS if name not in UNLABELLED_READERS],
                           help="reader for FILES; corpus formats are labelled by the recipe's "
                                "category mapping")
     evaluate.add_argument("--policy", type=Path, action="append", default=[], metavar="FILE",

@@ -260,6 +260,8 @@ def read_table(path: Path) -> CorpusFile:
     return out
 
 
+# Readers of labelled files (the pool is the unlabelled TNEWS headlines).
+UNLABELLED_READERS = ("pool",)
 READERS: dict[str, Callable[[Path], CorpusFile]] = {
     "thucnews": read_thucnews,
     "tnews": read_tnews,
