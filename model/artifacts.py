@@ -10,11 +10,13 @@ bytes loaded even if the file is swapped meanwhile.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
 import os
 import platform
+import shutil
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +25,7 @@ import joblib
 
 MODEL_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
+ROOM_KEPT_BYTES = 1 << 20  # left free by a model write, for the label and job stores
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "joblib", "jieba", "rjieba", "opencc")
 
 
@@ -70,6 +73,17 @@ def _removed_on_failure(path: Path):
         raise
 
 
+def _check_room(directory: Path, size: int) -> None:
+    """Refuse (ENOSPC) to write ``size`` bytes into ``directory`` unless
+    :data:`ROOM_KEPT_BYTES` stay free afterwards: a model write must not
+    fill the disk the label and job stores live on."""
+    free = shutil.disk_usage(directory).free
+    if free < size + ROOM_KEPT_BYTES:
+        raise OSError(errno.ENOSPC, f"{size} bytes to write and {free} free (keeping "
+                                    f"{ROOM_KEPT_BYTES} for the stores): no space left",
+                      str(directory))
+
+
 def _write_durably(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with _removed_on_failure(tmp):
@@ -91,12 +105,11 @@ def save_artifact(directory: Path, estimator, manifest: dict) -> dict:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model_path = directory / MODEL_FILE
-    tmp = model_path.with_name(MODEL_FILE + ".tmp")
-    with _removed_on_failure(tmp):
-        joblib.dump(estimator, tmp, compress=3)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, model_path)
+    buffer = io.BytesIO()
+    joblib.dump(estimator, buffer, compress=3)
+    data = buffer.getvalue()
+    _check_room(directory, len(data))
+    _write_durably(model_path, data)
     manifest = dict(manifest)
     manifest.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
     manifest["libraries"] = library_versions()
