@@ -259,6 +259,11 @@ def test_labels_pages(service_client, service_token):
     error_of(service_client.get("/v1/labels?limit=0", headers=auth(service_token)), 422)
     error_of(service_client.get("/v1/labels/export?current=maybe",
                                 headers=auth(service_token)), 400)
+    # present but empty is not a value (the OpenAPI document's types say so)
+    error_of(service_client.get("/v1/labels?limit=&since=", headers=auth(service_token)),
+             400, "invalid_type")
+    error_of(service_client.get("/v1/labels/export?current=", headers=auth(service_token)),
+             400, "invalid_type")
 
 
 def test_label_reads_need_a_token_unless_opened(service_client, service_home, service_helpers):

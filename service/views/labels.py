@@ -74,7 +74,9 @@ def list_labels():
 
 
 def _query_bool(name: str) -> bool:
-    raw = request.args.get(name, "").strip() or "false"
+    raw = request.args.get(name)
+    if raw is None:
+        return False
     try:
         return parse_bool(raw)
     except ValueError:

@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify
 
 from service.state import get_state
+from service.views.validation import readable_pattern
 
 DOCUMENT = Path(__file__).resolve().parents[1] / "openapi.json"
 bp = Blueprint("openapi", __name__)
@@ -32,6 +33,7 @@ def build_document(settings, blueprint_modules) -> dict:
     schemas["ScoreRequest"]["properties"]["headlines"]["maxItems"] = settings.max_batch
     schemas["LabelsRequest"]["properties"]["labels"]["maxItems"] = settings.max_batch
     schemas["Headline"]["maxLength"] = settings.max_headline_chars
+    schemas["Headline"]["pattern"] = readable_pattern()
     if not settings.score_requires_token:
         doc["paths"]["/v1/score"]["post"].pop("security", None)
     else:
@@ -40,7 +42,11 @@ def build_document(settings, blueprint_modules) -> dict:
         doc["paths"]["/v1/labels"]["get"].pop("security", None)
         doc["paths"]["/v1/labels/export"]["get"].pop("security", None)
     for module in blueprint_modules:
-        doc["paths"].update(getattr(module, "OPENAPI_PATHS", {}))
+        doc["paths"].update(copy.deepcopy(getattr(module, "OPENAPI_PATHS", {})))
+    uploaded = doc["paths"].get("/v1/pools/uploaded")
+    if uploaded is not None:
+        body = uploaded["post"]["requestBody"]["content"]["application/json"]["schema"]
+        body["properties"]["headlines"]["maxItems"] = settings.max_batch
     return doc
 
 

@@ -66,7 +66,7 @@ def filter_view() -> Response:
 
 
 def _mode() -> str:
-    mode = request.args.get("mode", "report") or "report"
+    mode = request.args.get("mode", "report")
     if mode not in MODES:
         raise invalid_value("mode", f"must be one of {', '.join(MODES)}, not {mode!r}")
     return mode
@@ -128,6 +128,9 @@ _REPORT_SCHEMA = {
     },
 }
 
+# A page with something besides ASCII whitespace (what _page() checks with bytes.strip()).
+_NOT_BLANK = r"[^ \t\n\r\x0b\x0c]"
+
 # Merged into /openapi.json by service.views.openapi (see service/app.py).
 OPENAPI_PATHS = {
     "/v1/filter": {
@@ -152,13 +155,15 @@ OPENAPI_PATHS = {
                  "description": "p_clickbait cut (default: the model's)."},
             ],
             "requestBody": {"required": True, "content": {
-                "text/html": {"schema": {"type": "string"},
+                "text/html": {"schema": {"pattern": _NOT_BLANK},  # bytes: no JSON type
                               "description": "The page's bytes; a charset parameter wins "
                                              "over the page's <meta>."},
                 "application/json": {"schema": {
-                    "type": "object", "required": ["html"], "additionalProperties": False,
-                    "properties": {"html": {"type": "string"},
-                                   "threshold": {"type": "number", "minimum": 0,
+                    "type": "object", "required": ["html"],
+                    "properties": {"html": {"type": "string", "pattern": _NOT_BLANK},
+                                   # the service never fetches a page: 422
+                                   "url": {"not": {}, "description": "refused"},
+                                   "threshold": {"type": ["number", "null"], "minimum": 0,
                                                  "maximum": 1}}}},
             }},
             "responses": {

@@ -129,7 +129,7 @@ OPENAPI_PATHS = {
         "operationId": "uploadPool", "security": [{"bearerAuth": []}],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["headlines"],
-            "properties": {"headlines": {"type": "array",
+            "properties": {"headlines": {"type": "array", "minItems": 1,
                                          "items": {"$ref": "#/components/schemas/Headline"}}}}}}},
         "responses": {"201": {"description": "added, count", "content": {
             "application/json": {"schema": {"type": "object"}}}},

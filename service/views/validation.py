@@ -8,8 +8,10 @@ of range) is 422; too many items is 413.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import sys
 import unicodedata
 from typing import Any
 
@@ -83,6 +85,28 @@ def _is_blank(text: str) -> bool:
     return all(unicodedata.category(ch)[0] in "CZ" for ch in text)
 
 
+@functools.lru_cache(maxsize=1)
+def readable_pattern() -> str:
+    """The regular expression (one character class, ~700 ranges) of the
+    characters :func:`_is_blank` counts as readable: a headline is valid
+    where it matches. ``/openapi.json`` publishes it as the headline's
+    ``pattern``, so the document and the server apply one rule."""
+    ranges, start = [], None
+    for code in range(sys.maxunicode + 2):
+        readable = code <= sys.maxunicode and unicodedata.category(chr(code))[0] not in "CZ"
+        if readable and start is None:
+            start = code
+        elif not readable and start is not None:
+            ranges.append((start, code - 1))
+            start = None
+    special = set("\\]^-[")
+
+    def char(code: int) -> str:
+        return ("\\" if chr(code) in special else "") + chr(code)
+
+    return "[" + "".join(char(a) if a == b else f"{char(a)}-{char(b)}" for a, b in ranges) + "]"
+
+
 def headline_text(field: str, value: Any, max_chars: int) -> str:
     """A headline: a non-blank string of at most ``max_chars`` characters, valid Unicode."""
     if not isinstance(value, str):
@@ -152,9 +176,10 @@ def optional_string(body: dict, field: str, max_chars: int) -> str | None:
 
 
 def _query_value(name: str, convert, kind: str):
-    """Query parameter ``name`` converted with ``convert``; None when absent or empty."""
+    """Query parameter ``name`` converted with ``convert``; None when absent
+    (present but empty is not a value: 400, as the OpenAPI document says)."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     try:
         return convert(raw)
