@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.browser import CHROMEDRIVER, CHROMIUM, headless_chromium
 from benchmarks.config import BenchConfig
 from benchmarks.server import Server
 from model import load_model
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 BROWSER_PAGES = ("gne__163_2.html", "gne__sina_sina.html", "gne__ifeng_ifeng.html",
                  "gne__thepaper_1.html", "gne__qq_2.html", "rdb__youth.html")
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 NONCE = "bench"
 TIMING = (f'<script nonce="{NONCE}">document.addEventListener("sieve:done", function (e) '
           '{ if (!window.__first) { window.__first = {state: e.detail.state, '
@@ -118,21 +118,7 @@ def _with_script(raw: bytes, base: str) -> bytes:
     return raw[:at] + tag + raw[at:] if at >= 0 else raw + tag
 
 
-def _browser(profile: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-
-
-def in_browser(config: BenchConfig) -> dict:
+def inheadless_chromium(config: BenchConfig) -> dict:
     """Per page, the median ms from navigation start to DOMContentLoaded and to
     the first scan's ``sieve:done``."""
     from selenium.webdriver.support.ui import WebDriverWait
@@ -147,7 +133,7 @@ def in_browser(config: BenchConfig) -> dict:
     with Server(config.work_dir / "sidebar-home", workers=1,
                 settings={"cors_origins": "*"}) as server:
         portal = _Portal(server.url, {name: folder / name for name in names})
-        driver = _browser(config.work_dir / "chromium-profile")
+        driver = headless_chromium(config.work_dir / "chromium-profile")
         try:
             driver.get(f"{portal.origin}/{names[0]}")  # untimed: warms the worker and browser
             WebDriverWait(driver, 30).until(lambda d: d.execute_script("return window.__first"))
@@ -175,4 +161,4 @@ def in_browser(config: BenchConfig) -> dict:
 
 
 def run(config: BenchConfig) -> dict:
-    return {"server": server_side(config), "browser": in_browser(config)}
+    return {"server": server_side(config), "browser": inheadless_chromium(config)}

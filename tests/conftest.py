@@ -170,3 +170,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.write_line(f"{test}: {json.dumps(values, ensure_ascii=False)}")
     basetemp = config._tmp_path_factory.getbasetemp()
     terminalreporter.write_line(f"(written to {basetemp / FIGURES_FILE})")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium (Debian's, through Selenium) for one test module."""
+    from benchmarks.browser import headless_chromium
+
+    driver = headless_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield driver
+    finally:
+        driver.quit()

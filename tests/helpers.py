@@ -219,3 +219,21 @@ def running_server(home: Path, workers: int = 2) -> Iterator[str]:
     """:func:`server_process` yielding only the base URL."""
     with server_process(home, workers) as handle:
         yield handle.base
+
+
+def game_and_other_headlines() -> tuple[list[str], list[str]]:
+    """(game headlines, headlines of five other topics) of THUCNews' extra split,
+    each shuffled with a fixed seed: the policy shift of the editors' loop tests."""
+    import numpy as np
+
+    from training.corpora import read_corpus
+    from training.locations import data_dir
+
+    rows = read_corpus("thucnews", data_dir() / "thucnews_extra" / "train.txt").rows
+    game = [r.text for r in rows if r.category == "game"]
+    other = [r.text for r in rows if r.category in ("finance", "politics", "education",
+                                                     "science", "sports")]
+    rng = np.random.default_rng(7)
+    rng.shuffle(game)
+    rng.shuffle(other)
+    return game, other

@@ -10,24 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import game_and_other_headlines
 
 from model import HeadlineClassifier, fast_features
 from model.adaptation import adapt_to_labels
 from model.normalize import normalize_many
-from training.corpora import read_corpus
-from training.locations import data_dir
 
 
 @pytest.fixture(scope="module")
 def topics() -> dict[str, list[str]]:
     """Game headlines and other-topic headlines of THUCNews' extra split."""
-    rows = read_corpus("thucnews", data_dir() / "thucnews_extra" / "train.txt").rows
-    game = [r.text for r in rows if r.category == "game"]
-    other = [r.text for r in rows if r.category in ("finance", "politics", "education",
-                                                     "science", "sports")]
-    rng = np.random.default_rng(7)
-    rng.shuffle(game)
-    rng.shuffle(other)
+    game, other = game_and_other_headlines()
     return {"game": game, "other": other}
 
 

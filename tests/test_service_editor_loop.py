@@ -22,21 +22,14 @@ import time
 import numpy as np
 import pytest
 import requests
-from helpers import auth, create_token, server_process, wait_for_job
+from helpers import auth, create_token, game_and_other_headlines, server_process, wait_for_job
 
-from training.corpora import read_corpus
 from training.locations import data_dir
 
 
 @pytest.fixture(scope="module")
 def desk() -> dict[str, list[str]]:
-    rows = read_corpus("thucnews", data_dir() / "thucnews_extra" / "train.txt").rows
-    game = [r.text for r in rows if r.category == "game"]
-    other = [r.text for r in rows if r.category in ("finance", "politics", "education",
-                                                     "science", "sports")]
-    rng = np.random.default_rng(7)
-    rng.shuffle(game)
-    rng.shuffle(other)
+    game, other = game_and_other_headlines()
     return {"game": game[:300], "other": other[:150], "unseen_game": game[300:800],
             "unseen_other": other[150:1150]}
 

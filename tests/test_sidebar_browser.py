@@ -25,8 +25,6 @@ from pathlib import Path
 import pytest
 import requests
 from helpers import free_port, server_process, stop_server
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -39,8 +37,6 @@ REAL_PAGES = ROOT.parent / "shared" / "examples" / "real_pages"
 BROWSER_PAGES = ("gne__163_2.html", "gne__sina_sina.html", "gne__ifeng_ifeng.html",
                  "gne__thepaper_1.html", "gne__qq_2.html", "rdb__youth.html")
 NONCE = "sieve-test"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 KEPT_HOT = ("香港终审法院首席法官", "钦州港片区", "伍戈:人民币")
 NEWS = ["省互联网产促会主席车敦安率队深入企业调研", "钦州港片区全力推进系统化集成式服务审批改革"]
 BAIT = ["张若昀甜蜜表白唐艺昕:我爱她就像她爱我", "baby抹胸长裙大秀窈窕身材,肤白貌美,尽显女神风采"]
@@ -95,22 +91,6 @@ def service(tmp_path_factory, portal):
     home = tmp_path_factory.mktemp("home")
     with server_process(home, workers=1, env={"HEADLINE_SIEVE_CORS_ORIGINS": portal.origin}) as handle:
         yield {"base": handle.base, "server": handle}
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def script_tag(base: str, endpoint: str | None = None, **attributes: str) -> str:

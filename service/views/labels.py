@@ -8,12 +8,10 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 
 from model.normalize import normalize_many
 from service.views.auth import token_required
-from service.config import parse_bool
-from service.views.errors import ApiError
 from service.stores.labels import LABEL_VALUES, NewLabel
 from service.state import get_state
 from service.views.validation import (headline_text, invalid_value, item_list, json_body,
-                                optional_string, query_int, wrong_type)
+                                optional_string, query_bool, query_int, wrong_type)
 
 bp = Blueprint("labels", __name__)
 
@@ -73,22 +71,11 @@ def list_labels():
     return jsonify({"labels": rows, "next": rows[-1]["id"] if len(rows) == limit else None})
 
 
-def _query_bool(name: str) -> bool:
-    raw = request.args.get(name)
-    if raw is None:
-        return False
-    try:
-        return parse_bool(raw)
-    except ValueError:
-        raise ApiError(400, "invalid_type", f"query parameter {name} must be true or false",
-                       field=name) from None
-
-
 @bp.get("/v1/labels/export")
 @token_required(setting="labels_read_requires_token")
 def export_labels():
     """Every label as JSON lines (``current=true``: only the newest per headline)."""
-    current_only = _query_bool("current")
+    current_only = query_bool("current")
     store = get_state().labels
 
     def lines():

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import request
 
+from service.config import parse_bool
 from service.views.errors import ApiError
 
 SQLITE_MAX_INTEGER = 2 ** 63 - 1  # larger query integers cannot even be compared in SQLite
@@ -186,6 +187,12 @@ def _query_value(name: str, convert, kind: str):
     except ValueError:
         raise ApiError(400, "invalid_type", f"query parameter {name} must be {kind}, "
                                             f"not {_shown(repr(raw))}", field=name) from None
+
+
+def query_bool(name: str, default: bool = False) -> bool:
+    """Optional true/false query parameter (:func:`service.config.parse_bool` words)."""
+    value = _query_value(name, parse_bool, "true or false")
+    return default if value is None else value
 
 
 def query_int(name: str, default: int, minimum: int,
