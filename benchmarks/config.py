@@ -8,6 +8,14 @@ from pathlib import Path
 from training.locations import PROJECT_ROOT, data_dir
 
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` relative to the project root (``../shared/datasets``), as the
+    results show it: no absolute path of the machine in the committed report."""
+    import os
+
+    return os.path.relpath(Path(path).resolve(), PROJECT_ROOT)
 BASELINE_COMMIT = "c4b6941"  # last commit before the vectorised scoring path
 
 

@@ -21,7 +21,7 @@ import time
 import numpy as np
 import requests
 
-from benchmarks.config import BenchConfig
+from benchmarks.config import BenchConfig, shown_path
 from benchmarks.server import Server, create_token
 from benchmarks.throughput import unlabeled_headlines
 from model.normalize import normalize_many
@@ -119,7 +119,7 @@ def run(config: BenchConfig, corpora_dir=None) -> dict:
             log.info("retrain with %d labels: %s", n, json.dumps(outcome)[:300])
             runs.append(outcome)
     return {"runs": runs, "relaxed_gate": _relaxed_gate(config, labels, corpora_dir),
-            "flip_share": FLIP_SHARE, "corpora": str(corpora_dir or config.data_dir)}
+            "flip_share": FLIP_SHARE, "corpora": shown_path(corpora_dir or config.data_dir)}
 
 
 def _relaxed_gate(config: BenchConfig, labels: list[dict], corpora_dir) -> dict:

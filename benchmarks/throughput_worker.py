@@ -11,10 +11,12 @@ spec is read, so the baseline mode gets the old package.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 SINGLE_CALLS = 300  # different one-headline calls timed for batch size 1
 MEDIUM_BATCHES = 50  # different batches timed for sizes below 10,000
@@ -208,7 +210,8 @@ def main(argv: list[str]) -> int:
 
     if spec["mode"] == "baseline" and hasattr(model, "fast_features"):
         raise RuntimeError(f"baseline mode imported the current model package {model.__file__}")
-    result = {"model": measure_model(spec, headlines), "model_path": model.__file__}
+    package = os.path.relpath(model.__file__, Path(__file__).resolve().parents[1])
+    result = {"model": measure_model(spec, headlines), "model_path": package}
     if spec["mode"] == "current" and spec.get("fasttext_model"):
         result["fasttext"] = measure_fasttext(spec, headlines)
     print(json.dumps(result))
