@@ -19,16 +19,14 @@ page's copy, the server's filtering and the hiding.
 
 from __future__ import annotations
 
-import http.server
 import logging
 import statistics
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.browser import CHROMEDRIVER, CHROMIUM, headless_chromium
+from benchmarks.browser import CHROMEDRIVER, CHROMIUM, Portal, headless_chromium
 from benchmarks.config import BenchConfig
 from benchmarks.server import Server
 from model import load_model
@@ -81,34 +79,12 @@ def server_side(config: BenchConfig) -> dict:
             "largest_bytes": per_page[largest]["bytes"], "summary": summary}
 
 
-class _Portal:
-    """Loopback server of the pages with sieve.js injected before </body>."""
-
-    def __init__(self, base: str, pages: dict[str, Path]):
-        policy = (f"default-src 'none'; script-src 'nonce-{NONCE}' {base}; "
-                  f"connect-src {base}; style-src 'unsafe-inline'")
-        bodies = {f"/{name}": _with_script(path.read_bytes(), base) for name, path in
-                  pages.items()}
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - the stdlib's name
-                body = bodies.get(self.path, b"not found")
-                self.send_response(200 if self.path in bodies else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Security-Policy", policy)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def _portal_pages(base: str, pages: dict[str, Path]) -> dict[str, tuple[bytes, dict]]:
+    """The pages with sieve.js injected before </body>, each with its CSP header."""
+    policy = (f"default-src 'none'; script-src 'nonce-{NONCE}' {base}; "
+              f"connect-src {base}; style-src 'unsafe-inline'")
+    return {f"/{name}": (_with_script(path.read_bytes(), base),
+                         {"Content-Security-Policy": policy}) for name, path in pages.items()}
 
 
 def _with_script(raw: bytes, base: str) -> bytes:
@@ -131,8 +107,8 @@ def inheadless_chromium(config: BenchConfig) -> dict:
     per_page = {}
     # CORS for any origin: both servers listen on loopback only.
     with Server(config.work_dir / "sidebar-home", workers=1,
-                settings={"cors_origins": "*"}) as server:
-        portal = _Portal(server.url, {name: folder / name for name in names})
+                settings={"cors_origins": "*"}) as server, Portal() as portal:
+        portal.pages.update(_portal_pages(server.url, {name: folder / name for name in names}))
         driver = headless_chromium(config.work_dir / "chromium-profile")
         try:
             driver.get(f"{portal.origin}/{names[0]}")  # untimed: warms the worker and browser
@@ -152,7 +128,6 @@ def inheadless_chromium(config: BenchConfig) -> dict:
                     "states": sorted({r[2] for r in runs}), "bait": runs[-1][3]}
         finally:
             driver.quit()
-            portal.close()
     values = [page["first_hide_ms"] for page in per_page.values()]
     return {"repeats": repeats, "pages": per_page,
             "median_first_hide_ms": round(statistics.median(values), 1),

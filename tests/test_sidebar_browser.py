@@ -16,10 +16,8 @@ comes last in this file.
 
 from __future__ import annotations
 
-import http.server
 import json
 import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -28,6 +26,7 @@ from helpers import free_port, server_process, stop_server
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from benchmarks.browser import Portal
 from model import load_model
 from sidebar import filter_page
 
@@ -43,41 +42,6 @@ BAIT = ["张若昀甜蜜表白唐艺昕:我爱她就像她爱我", "baby抹胸�
 LISTENER = (f'<script nonce="{NONCE}">document.addEventListener("sieve:done", function (e) '
             '{ window.__sieve = e.detail; (window.__scans = window.__scans || []).push(e.detail); '
             '});</script>')
-
-
-class Portal:
-    """A static server on loopback serving pages from a dict (path -> HTML, or
-    path -> (bytes, extra headers))."""
-
-    def __init__(self) -> None:
-        self.pages: dict[str, str | tuple[bytes, dict]] = {}
-        pages = self.pages
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - the stdlib's name
-                page = pages.get(self.path, "not found")
-                body, headers = (page.encode("utf-8"), {}) if isinstance(page, str) else page
-                self.send_response(200 if self.path in pages else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "Portal":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
