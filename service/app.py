@@ -2,9 +2,9 @@
 
 ``create_app()`` is what gunicorn runs (``service.app:create_app()``); tests
 call it with a temporary home. Each blueprint module below owns one concern
-and exposes ``bp``; a module may also define ``OPENAPI_PATHS`` (OpenAPI path
-items) that ``/openapi.json`` merges in. Adding a concern is one line in
-:data:`BLUEPRINT_MODULES`.
+and exposes ``bp``; each of its views declares its operation with
+:func:`service.views.spec.endpoint`, from which ``/openapi.json`` is
+generated. Adding a concern is one line in :data:`BLUEPRINT_MODULES`.
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.json.sort_keys = False
     state = ServiceState.open(settings)
     app.extensions[EXTENSION] = state
-    app.extensions["headline_sieve_blueprint_modules"] = list(BLUEPRINT_MODULES)
 
     state.metrics.install(app)
     app.before_request(_reject_oversized_body)

@@ -28,6 +28,7 @@ from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 
 from service.config import MULTIPROC_ENV
+from service.views.spec import endpoint
 
 log = logging.getLogger(__name__)
 EXTENSION = "headline_sieve_metrics"  # app.extensions key of the app's ServiceMetrics
@@ -118,6 +119,8 @@ def _start_timer() -> None:
 
 
 @bp.get("/metrics")
+@endpoint("Prometheus metrics (text format)", operation_id="metrics",
+          responses={200: ("Prometheus text exposition format", "text/plain")})
 def metrics() -> Response:
     return Response(current_app.extensions[EXTENSION].exposition(),
                     mimetype=CONTENT_TYPE_LATEST)

@@ -45,6 +45,8 @@ def token_required(view: Callable | None = None, *, setting: str | None = None) 
             if setting is None or getattr(get_state().settings, setting):
                 authenticate()
             return function(*args, **kwargs)
+
+        wrapper.needs_token, wrapper.token_setting = True, setting  # for service.views.spec
         return wrapper
 
     return decorate(view) if view is not None else decorate

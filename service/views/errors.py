@@ -1,6 +1,7 @@
 """JSON errors: every error leaves the service as ``{"error": {"code", "message"}}``.
 
-Views raise :class:`ApiError`; Werkzeug's HTTP errors (404, 405, 413, ...)
+Views raise :class:`ApiError`; a view that needs the model while none can be
+loaded answers 503 ``model_unavailable``; Werkzeug's HTTP errors (404, 405, 413, ...)
 and any unexpected exception are turned into the same shape. A traceback
 is logged, never sent.
 
@@ -25,6 +26,7 @@ from pathlib import Path
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from service.active_model import ModelUnavailable
 from service.stores.storage import storage_problem
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,12 @@ def _handle_http(exc: HTTPException) -> Response:
                           _http_message(exc), headers)
 
 
+def _handle_no_model(exc: ModelUnavailable) -> Response:
+    """A view that needs the model while none can be loaded: 503, retry soon."""
+    return error_response(503, "model_unavailable", f"no model loaded: {exc}",
+                          {"Retry-After": "5"})
+
+
 def _handle_unexpected(exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "internal_error",
@@ -136,6 +144,7 @@ def _handle_storage(exc: Exception) -> Response:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(ModelUnavailable, _handle_no_model)
     app.register_error_handler(sqlite3.OperationalError, _handle_storage)
     app.register_error_handler(OSError, _handle_storage)
     app.register_error_handler(Exception, _handle_unexpected)

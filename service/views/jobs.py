@@ -6,31 +6,32 @@ from dataclasses import replace
 
 from flask import Blueprint, g, jsonify, url_for
 
-from service.views.auth import token_required
-from service.config import RETRAIN_MODES
-from service.views.errors import ApiError
-from service.stores.jobs import JobRunning, launch
+from service.schemas import Job, JobStarted, RetrainRequest
 from service.state import get_state
-from service.views.validation import invalid_value, json_body, wrong_type
+from service.stores.jobs import JobRunning, launch
+from service.views.auth import token_required
+from service.views.errors import ApiError
+from service.views.spec import endpoint
 
 bp = Blueprint("jobs", __name__)
 
 
 @bp.post("/v1/retrain")
 @token_required
-def start_retrain():
+@endpoint("Start a retraining job", operation_id="retrain", body=RetrainRequest,
+          body_required=False, responses={202: JobStarted},
+          errors={400: None, 409: "A job is running (job_running, error.job names it)",
+                  422: None, 503: None, 507: None},
+          description="Trains a candidate in the background; the quality gate promotes it "
+                      "or rejects it. One job at a time.")
+def start_retrain(body: RetrainRequest):
     """202 with the new job's id; 409 with the running job's id if one is running.
 
     Optional body: ``{"mode": "auto" | "corpora" | "labels"}`` (default: the
     ``retrain_mode`` setting).
     """
     state = get_state()
-    body = json_body(required=False)
-    mode = body.get("mode", state.settings.retrain_mode)
-    if not isinstance(mode, str):
-        raise wrong_type("mode", "a string", mode)
-    if mode not in RETRAIN_MODES:
-        raise invalid_value("mode", f"must be one of {', '.join(RETRAIN_MODES)}, not {mode!r}")
+    mode = body.mode or state.settings.retrain_mode
     try:
         job_id = state.jobs.create(mode, g.token_name)
     except JobRunning as exc:
@@ -51,6 +52,7 @@ def start_retrain():
 
 
 @bp.get("/v1/jobs/<job_id>")
+@endpoint("A retraining job", operation_id="getJob", responses={200: Job}, errors=(404, 503))
 def get_job(job_id: str):
     """State, progress, metrics, decision and reason of a job."""
     job = get_state().jobs.get(job_id)

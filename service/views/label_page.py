@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
+from service.views.spec import endpoint
+
 bp = Blueprint("label_page", __name__)
 
 _POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -17,6 +19,8 @@ _POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src
 
 
 @bp.get("/label")
+@endpoint("The editors' labelling page (HTML)", operation_id="labelPage",
+          responses={200: ("The page", "text/html")})
 def label_page() -> Response:
     response = current_app.send_static_file("label.html")
     response.headers["Content-Security-Policy"] = _POLICY
@@ -25,8 +29,3 @@ def label_page() -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
 
-
-OPENAPI_PATHS = {"/label": {"get": {
-    "summary": "The editors' labelling page (HTML)", "operationId": "labelPage",
-    "responses": {"200": {"description": "The page", "content": {
-        "text/html": {"schema": {"type": "string"}}}}}}}}

@@ -8,10 +8,12 @@ import logging
 from flask import Blueprint, jsonify
 
 from model.artifacts import ArtifactError
+from service.schemas import Activated, ModelsList, Pinned
+from service.state import get_state
+from service.stores.registry import RegistryError
 from service.views.auth import token_required
 from service.views.errors import ApiError
-from service.stores.registry import RegistryError
-from service.state import get_state
+from service.views.spec import endpoint
 
 log = logging.getLogger(__name__)
 bp = Blueprint("models", __name__)
@@ -37,6 +39,7 @@ def _summary(registry, version: str, entry: dict, active: str) -> dict:
 
 
 @bp.get("/v1/models")
+@endpoint("Every model version", operation_id="listModels", responses={200: ModelsList})
 def list_models():
     """Every version, oldest first, with its status and manifest summary."""
     registry = get_state().registry
@@ -49,6 +52,10 @@ def list_models():
 
 @bp.post("/v1/models/<version>/activate")
 @token_required
+@endpoint("Activate a version (roll back or forward)", operation_id="activateModel",
+          responses={200: Activated},
+          errors={404: None, 409: "Rejected by the gate, or the artifact cannot be loaded",
+                  503: None, 507: None})
 def activate(version: str):
     """Make ``version`` active in every worker; it is loaded and verified first."""
     state = get_state()
@@ -77,6 +84,8 @@ def activate(version: str):
 
 @bp.post("/v1/models/<version>/pin")
 @token_required
+@endpoint("Keep a version whatever the retention", operation_id="pinModel",
+          responses={200: Pinned}, errors=(404,))
 def pin(version: str):
     """Keep ``version`` whatever the retention (``keep_versions``)."""
     return _pin(version, True)
@@ -84,6 +93,8 @@ def pin(version: str):
 
 @bp.delete("/v1/models/<version>/pin")
 @token_required
+@endpoint("Let the retention delete a version", operation_id="unpinModel",
+          responses={200: Pinned}, errors=(404,))
 def unpin(version: str):
     """Let the retention delete ``version`` when it gets old."""
     return _pin(version, False)
@@ -96,18 +107,3 @@ def _pin(version: str, pinned: bool):
         raise ApiError(404, "not_found", str(exc)) from None
     return jsonify({"version": version, "pinned": pinned})
 
-
-_PIN = {"parameters": [{"name": "version", "in": "path", "required": True,
-                        "schema": {"type": "string"}}],
-        "security": [{"bearerAuth": []}],
-        "responses": {"200": {"description": "version, pinned", "content": {
-            "application/json": {"schema": {"type": "object"}}}},
-            "401": {"$ref": "#/components/responses/Unauthorized"},
-            "404": {"$ref": "#/components/responses/NotFound"}}}
-
-# Merged into /openapi.json by service.views.openapi.
-OPENAPI_PATHS = {"/v1/models/{version}/pin": {
-    "post": {"summary": "Keep a version whatever the retention", "operationId": "pinModel",
-             **_PIN},
-    "delete": {"summary": "Let the retention delete a version", "operationId": "unpinModel",
-               **_PIN}}}

@@ -20,16 +20,15 @@ does (``score_requires_token``).
 
 from __future__ import annotations
 
-
 from flask import Blueprint, Response, request
 
-from service.active_model import ModelUnavailable
+from service.schemas import NOT_BLANK, FilterJsonRequest, FilterQuery, FilterReport
+from service.state import get_state
 from service.views.auth import token_required
 from service.views.errors import ApiError
-from service.state import get_state
-from service.views.validation import (invalid_value, json_body, optional_probability,
-                                query_probability, wrong_type)
-from sidebar import MODES, filter_page
+from service.views.spec import endpoint
+from service.views.validation import invalid_value, json_body, validated
+from sidebar import filter_page
 from sidebar.document import PageTooDeep
 
 bp = Blueprint("sidebar_filter", __name__)
@@ -40,16 +39,29 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 @bp.post("/v1/filter")
 @token_required(setting="score_requires_token")
-def filter_view() -> Response:
+@endpoint(
+    "Filter the link blocks of a portal page", operation_id="filterPage", query=FilterQuery,
+    content={"text/html": {"pattern": NOT_BLANK},  # the page's bytes: no JSON type
+             "application/json": FilterJsonRequest},
+    responses={200: ("report: the JSON report; mark/remove: the page, in its own encoding "
+                     "(sent with CSP sandbox)", {"application/json": FilterReport,
+                                                 "text/html": None})},
+    errors={400: None, 413: None, 415: "Neither text/html nor JSON", 422: None, 503: None},
+    description=(
+        "Finds the page's link blocks (推荐阅读, 热门点击 ...; not navigation, breadcrumbs, "
+        "footers or the article body; elements marked data-sieve-block always), scores every "
+        "link text in one batch and reports, marks (data-sieve=\"clickbait\" and class "
+        "sieve-clickbait on the item) or removes the bait items; a block left empty goes "
+        "with its heading. The page keeps its encoding (UTF-8, GBK, GB18030) and every byte "
+        "outside the changed items. The service never fetches a URL: send the page itself. "
+        "The body-size limit (max_body_bytes, 2 MiB by default) applies: 413 above it. "
+        "Needs a token only when score_requires_token is set."))
+def filter_view(query: FilterQuery) -> Response:
     """Filter the page in the body; see the module docstring."""
     state = get_state()
-    mode = _mode()
-    raw, declared, threshold = _page()
-    try:
-        model = state.models.get()
-    except ModelUnavailable as exc:
-        raise ApiError(503, "model_unavailable", f"no model loaded: {exc}",
-                       headers={"Retry-After": "5"}) from None
+    mode = query.mode
+    raw, declared, threshold = _page(query.threshold)
+    model = state.models.get()
     try:
         result = filter_page(raw, model, mode=mode, threshold=threshold,
                              declared_encoding=declared)
@@ -65,27 +77,13 @@ def filter_view() -> Response:
     return response
 
 
-def _mode() -> str:
-    mode = request.args.get("mode", "report")
-    if mode not in MODES:
-        raise invalid_value("mode", f"must be one of {', '.join(MODES)}, not {mode!r}")
-    return mode
-
-
-def _page() -> tuple[bytes, str | None, float | None]:
-    """``(page bytes, charset declared by the transport, threshold)`` from the request."""
-    threshold = query_probability("threshold")
+def _page(threshold: float | None) -> tuple[bytes, str | None, float | None]:
+    """``(page bytes, charset declared by the transport, threshold)`` from the request
+    (``threshold``: the query's; the JSON body's wins)."""
     if request.mimetype in _JSON_TYPES:
-        body = json_body()
-        if "url" in body:
-            raise invalid_value("url", "is not accepted: the service never fetches pages; "
-                                       "send the page itself as \"html\"")
-        html = body.get("html")
-        if not isinstance(html, str):
-            raise wrong_type("html", "a string", html)
-        body_threshold = optional_probability(body, "threshold")
-        raw, declared = html.encode("utf-8", errors="replace"), "utf-8"
-        threshold = body_threshold if body_threshold is not None else threshold
+        body = validated(FilterJsonRequest, json_body())
+        raw, declared = body.html.encode("utf-8", errors="replace"), "utf-8"
+        threshold = body.threshold if body.threshold is not None else threshold
     elif request.mimetype in _HTML_TYPES:
         raw, declared = request.get_data(cache=False), request.mimetype_params.get("charset")
     else:
@@ -96,88 +94,3 @@ def _page() -> tuple[bytes, str | None, float | None]:
         raise invalid_value("html", "is empty; send the page")
     return raw, declared, threshold
 
-
-def _error(name: str) -> dict:
-    return {"$ref": f"#/components/responses/{name}"}
-
-
-_REPORT_SCHEMA = {
-    "type": "object",
-    "required": ["mode", "model", "threshold", "encoding", "blocks", "summary"],
-    "properties": {
-        "mode": {"type": "string", "enum": list(MODES)},
-        "model": {"type": "string", "description": "Model version that scored the links."},
-        "threshold": {"type": "number"},
-        "encoding": {"type": "string", "description": "Charset of the page, e.g. utf-8, gbk."},
-        "blocks": {"type": "array", "items": {
-            "type": "object", "required": ["heading", "marked", "links"],
-            "properties": {
-                "heading": {"type": ["string", "null"]},
-                "marked": {"type": "boolean",
-                           "description": "The page marked the block with data-sieve-block."},
-                "links": {"type": "array", "items": {
-                    "type": "object", "required": ["href", "text", "label", "p_clickbait"],
-                    "properties": {
-                        "href": {"type": "string", "description": "As written in the page."},
-                        "text": {"type": "string"},
-                        "label": {"type": "string", "enum": ["substantive", "clickbait"]},
-                        "p_clickbait": {"type": "number", "minimum": 0, "maximum": 1}}}}}}},
-        "summary": {"type": "object", "properties": {
-            "blocks": {"type": "integer"}, "links": {"type": "integer"},
-            "clickbait": {"type": "integer"}}},
-    },
-}
-
-# A page with something besides ASCII whitespace (what _page() checks with bytes.strip()).
-_NOT_BLANK = r"[^ \t\n\r\x0b\x0c]"
-
-# Merged into /openapi.json by service.views.openapi (see service/app.py).
-OPENAPI_PATHS = {
-    "/v1/filter": {
-        "post": {
-            "summary": "Filter the link blocks of a portal page",
-            "operationId": "filterPage",
-            "description": (
-                "Finds the page's link blocks (推荐阅读, 热门点击 ...; not navigation, "
-                "breadcrumbs, footers or the article body; elements marked data-sieve-block "
-                "always), scores every link text in one batch and reports, marks "
-                "(data-sieve=\"clickbait\" and class sieve-clickbait on the item) or removes "
-                "the bait items; a block left empty goes with its heading. The page keeps its "
-                "encoding (UTF-8, GBK, GB18030) and every byte outside the changed items. "
-                "The service never fetches a URL: send the page itself. The body-size limit "
-                "(max_body_bytes, 2 MiB by default) applies: 413 above it. Needs a token only "
-                "when score_requires_token is set."),
-            "parameters": [
-                {"name": "mode", "in": "query", "required": False,
-                 "schema": {"type": "string", "enum": list(MODES), "default": "report"}},
-                {"name": "threshold", "in": "query", "required": False,
-                 "schema": {"type": "number", "minimum": 0, "maximum": 1},
-                 "description": "p_clickbait cut (default: the model's)."},
-            ],
-            "requestBody": {"required": True, "content": {
-                "text/html": {"schema": {"pattern": _NOT_BLANK},  # bytes: no JSON type
-                              "description": "The page's bytes; a charset parameter wins "
-                                             "over the page's <meta>."},
-                "application/json": {"schema": {
-                    "type": "object", "required": ["html"],
-                    "properties": {"html": {"type": "string", "pattern": _NOT_BLANK},
-                                   # the service never fetches a page: 422
-                                   "url": {"not": {}, "description": "refused"},
-                                   "threshold": {"type": ["number", "null"], "minimum": 0,
-                                                 "maximum": 1}}}},
-            }},
-            "responses": {
-                "200": {"description": "report: the JSON report; mark/remove: the page, in "
-                                       "its own encoding (sent with CSP sandbox)",
-                        "content": {"application/json": {"schema": _REPORT_SCHEMA},
-                                    "text/html": {"schema": {"type": "string"}}}},
-                "400": _error("BadRequest"), "401": _error("Unauthorized"),
-                "413": _error("TooLarge"),
-                "415": {"description": "Neither text/html nor JSON",
-                        "content": {"application/json": {
-                            "schema": {"$ref": "#/components/schemas/Error"}}}},
-                "422": _error("Unprocessable"), "503": _error("Unavailable"),
-            },
-        },
-    },
-}

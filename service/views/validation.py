@@ -1,5 +1,7 @@
-"""Reading and checking request bodies.
+"""Reading request bodies and checking them against their declaration.
 
+The declarations are the pydantic classes of :mod:`service.schemas`; this
+module turns the first error pydantic finds into the service's error answer.
 Status codes: a body that is not UTF-8 or not JSON, or a field of the wrong
 JSON type, is 400 (the message names the field); a value of the right type
 that is unusable (empty or over-long headline, unknown label, threshold out
@@ -8,19 +10,16 @@ of range) is 422; too many items is 413.
 
 from __future__ import annotations
 
-import functools
 import json
-import math
-import sys
-import unicodedata
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request
+from pydantic import BaseModel, ValidationError
 
-from service.config import parse_bool
+from service.schemas import shown_value
 from service.views.errors import ApiError
 
-SQLITE_MAX_INTEGER = 2 ** 63 - 1  # larger query integers cannot even be compared in SQLite
+Model = TypeVar("Model", bound=BaseModel)
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
                int: "a number", float: "a number", type(None): "null"}
 
@@ -81,134 +80,68 @@ def json_body(required: bool = True) -> dict:
     return value
 
 
-def _is_blank(text: str) -> bool:
-    """Only whitespace, control, format or unassigned characters (nothing to read)."""
-    return all(unicodedata.category(ch)[0] in "CZ" for ch in text)
+
+# Error types (pydantic's and service.schemas') that mean "wrong JSON type": 400.
+_EXPECTED = {"string_type": "a string", "bool_type": "true or false", "float_type": "a number",
+             "int_type": "an integer", "int_parsing": "an integer", "list_type": "an array",
+             "dict_type": "an object", "model_type": "an object",
+             "model_attributes_type": "an object"}
+_BOUNDS = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at most", "le"),
+           "greater_than": ("more than", "gt"), "less_than": ("less than", "lt")}
 
 
-@functools.lru_cache(maxsize=1)
-def readable_pattern() -> str:
-    """The regular expression (one character class, ~700 ranges) of the
-    characters :func:`_is_blank` counts as readable: a headline is valid
-    where it matches. ``/openapi.json`` publishes it as the headline's
-    ``pattern``, so the document and the server apply one rule."""
-    ranges, start = [], None
-    for code in range(sys.maxunicode + 2):
-        readable = code <= sys.maxunicode and unicodedata.category(chr(code))[0] not in "CZ"
-        if readable and start is None:
-            start = code
-        elif not readable and start is not None:
-            ranges.append((start, code - 1))
-            start = None
-    special = set("\\]^-[")
+def validated(model: type[Model], data: Any, where: str = "body") -> Model:
+    """``data`` checked against ``model`` (``where``: "body" or "query"), or the
+    :class:`ApiError` of its first error."""
+    from service.state import get_state
 
-    def char(code: int) -> str:
-        return ("\\" if chr(code) in special else "") + chr(code)
-
-    return "[" + "".join(char(a) if a == b else f"{char(a)}-{char(b)}" for a, b in ranges) + "]"
-
-
-def headline_text(field: str, value: Any, max_chars: int) -> str:
-    """A headline: a non-blank string of at most ``max_chars`` characters, valid Unicode."""
-    if not isinstance(value, str):
-        raise wrong_type(field, "a string", value)
     try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise invalid_value(field, "contains an unpaired UTF-16 surrogate (\\ud800-\\udfff "
-                                   "escape); send valid Unicode text") from None
-    if _is_blank(value):
-        raise invalid_value(field, "is empty; send the headline text")
-    if len(value) > max_chars:
-        raise invalid_value(field, f"is {len(value)} characters long; the limit is {max_chars}")
-    return value
+        return model.model_validate(data, context={"settings": get_state().settings})
+    except ValidationError as exc:
+        raise api_error(exc.errors(include_url=False)[0], where) from None
 
 
-def item_list(field: str, value: Any, max_items: int) -> list:
-    """A non-empty JSON array of at most ``max_items`` elements (413 above)."""
-    if not isinstance(value, list):
-        raise wrong_type(field, "an array", value)
-    if not value:
-        raise invalid_value(field, "is empty; send at least one item")
-    if len(value) > max_items:
-        raise ApiError(413, "batch_too_large", f"{field} has {len(value)} items; the limit is "
-                       f"{max_items} per request: split it into several requests",
-                       field=field, limit=max_items)
-    return value
+def api_error(error: dict, where: str = "body") -> ApiError:
+    """The answer for one pydantic error (``ValidationError.errors()`` item)."""
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if "field" in ctx:  # a rule over the whole object names its field and says everything
+        status = 400 if kind == "invalid_type" else 422
+        return ApiError(status, "invalid_type" if status == 400 else "invalid_value",
+                        error["msg"], field=ctx["field"])
+    field = _dotted(error["loc"])
+    name = f"query parameter {field}" if where == "query" else field
+    shown = shown_value(repr(value)) if where == "query" else json_type(value)
+    if kind == "batch_too_large":
+        return ApiError(413, kind, f"{field} {error['msg']}", field=field, limit=ctx["limit"])
+    if kind == "missing":
+        return ApiError(400, "invalid_type", f"{name} is required", field=field)
+    if kind == "invalid_type":
+        return ApiError(400, kind, f"{name} {error['msg']}, not {shown}", field=field)
+    if kind in _EXPECTED:
+        return ApiError(400, "invalid_type", f"{name} must be {_EXPECTED[kind]}, not {shown}",
+                        field=field)
+    return invalid_value(field, _value_message(kind, ctx, error["msg"], value))
 
 
-def optional_bool(body: dict, field: str, default: bool = False) -> bool:
-    value = body.get(field, default)
-    if not isinstance(value, bool):
-        raise wrong_type(field, "true or false", value)
-    return value
+def _value_message(kind: str, ctx: dict, message: str, value: Any) -> str:
+    if kind == "invalid_value":
+        return message
+    if kind == "too_short":
+        return "is empty; send at least one item"
+    if kind == "string_too_long":
+        return f"is longer than {ctx['max_length']} characters"
+    if kind == "literal_error":
+        return f"must be one of {ctx['expected']}, not {shown_value(repr(value))}"
+    if kind in _BOUNDS:
+        words, key = _BOUNDS[kind]
+        return f"must be {words} {ctx[key]}, not {shown_value(value)}"
+    return message[:1].lower() + message[1:]
 
 
-def optional_probability(body: dict, field: str) -> float | None:
-    value = body.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise wrong_type(field, "a number", value)
-    # Integers are compared as integers: float() of a huge one overflows.
-    if (isinstance(value, float) and not math.isfinite(value)) or not 0 <= value <= 1:
-        raise invalid_value(field, f"must be between 0 and 1, not {_shown(value)}")
-    return float(value)
+def _dotted(loc: tuple) -> str:
+    """``("labels", 0, "headline")`` -> ``labels[0].headline``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
 
-
-def _shown(value: Any, limit: int = 40) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def optional_string(body: dict, field: str, max_chars: int) -> str | None:
-    value = body.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise wrong_type(field, "a string", value)
-    if len(value) > max_chars:
-        raise invalid_value(field, f"is longer than {max_chars} characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise invalid_value(field, "is not valid Unicode") from None
-    return value
-
-
-def _query_value(name: str, convert, kind: str):
-    """Query parameter ``name`` converted with ``convert``; None when absent
-    (present but empty is not a value: 400, as the OpenAPI document says)."""
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        return convert(raw)
-    except ValueError:
-        raise ApiError(400, "invalid_type", f"query parameter {name} must be {kind}, "
-                                            f"not {_shown(repr(raw))}", field=name) from None
-
-
-def query_bool(name: str, default: bool = False) -> bool:
-    """Optional true/false query parameter (:func:`service.config.parse_bool` words)."""
-    value = _query_value(name, parse_bool, "true or false")
-    return default if value is None else value
-
-
-def query_int(name: str, default: int, minimum: int,
-              maximum: int = SQLITE_MAX_INTEGER) -> int:
-    value = _query_value(name, int, "an integer")
-    if value is None:
-        return default
-    if not minimum <= value <= maximum:
-        raise invalid_value(name, f"must be between {minimum} and {maximum}, "
-                                  f"not {_shown(value)}")
-    return value
-
-
-def query_probability(name: str) -> float | None:
-    """Optional query parameter in [0, 1] (a threshold); None when absent."""
-    value = _query_value(name, float, "a number")
-    if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise invalid_value(name, f"must be between 0 and 1, not {_shown(value)}")
-    return value
