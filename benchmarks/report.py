@@ -440,8 +440,8 @@ def _learning_curve(curve: dict) -> list[str]:
     return lines
 
 
-def plot_learning_curve(curve: dict, path: Path) -> Path | None:
-    """ROC-AUC and recall at the threshold against editor labels, both modes."""
+def _pyplot():
+    """matplotlib.pyplot on the file-only Agg backend, or None when matplotlib is missing."""
     try:
         import matplotlib
 
@@ -449,6 +449,14 @@ def plot_learning_curve(curve: dict, path: Path) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         log.warning("matplotlib missing: no plot (pip install -e '.[bench]')")
+        return None
+    return plt
+
+
+def plot_learning_curve(curve: dict, path: Path) -> Path | None:
+    """ROC-AUC and recall at the threshold against editor labels, both modes."""
+    plt = _pyplot()
+    if plt is None:
         return None
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
     for mode, marker in (("labels", "o-"), ("corpora", "s--")):
@@ -470,13 +478,8 @@ def plot_learning_curve(curve: dict, path: Path) -> Path | None:
 
 def plot_training(scale: dict, path: Path) -> Path | None:
     """Log-log plot of wall time and peak memory against training headlines."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log.warning("matplotlib missing: no plot (pip install -e '.[bench]')")
+    plt = _pyplot()
+    if plt is None:
         return None
     points = scale["points"]
     x = [p["train"] for p in points]

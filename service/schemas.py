@@ -30,8 +30,8 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from pydantic_core import PydanticCustomError, core_schema
 from typing_extensions import TypeAliasType
 
+from model.classifier import LABELS as LABEL_VALUES  # the one definition of the names
 from service.config import RETRAIN_MODES
-from service.stores.labels import LABEL_VALUES
 from service.stores.pools import POOLS
 from sidebar.filtering import MODES
 

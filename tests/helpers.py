@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +93,24 @@ def stored_label_ids(base: str, token: str) -> set[int]:
     return ids
 
 
+def wait_for_200(url: str, process: subprocess.Popen, log_text: Callable[[], str],
+                 seconds: float) -> None:
+    """Poll ``url`` until it answers 200; fail with the log if ``process`` exits
+    or ``seconds`` pass first."""
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, f"server exited:\n{log_text()}"
+        assert time.monotonic() < deadline, f"server not started:\n{log_text()}"
+        try:
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+
+
 @dataclass
 class ServerHandle:
     """A running ``headline-sieve serve``: its URL, master process and log file."""
@@ -132,18 +150,7 @@ class ServerHandle:
 
     def wait_started(self, seconds: float = SERVER_START_SECONDS) -> None:
         """Until /healthz answers 200 (a worker runs, with or without a model)."""
-        import requests
-
-        deadline = time.monotonic() + seconds
-        while True:
-            assert self.process.poll() is None, f"server exited:\n{self.log_text()}"
-            assert time.monotonic() < deadline, f"server not started:\n{self.log_text()}"
-            try:
-                if requests.get(f"{self.base}/healthz", timeout=5).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
+        wait_for_200(f"{self.base}/healthz", self.process, self.log_text, seconds)
 
     def wait_ready(self, workers: int, seconds: float = SERVER_START_SECONDS) -> None:
         """Until /readyz answers 200 ``2 * workers`` times in a row (every worker loaded)."""

@@ -13,12 +13,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import requests
 
-from helpers import free_port
+from helpers import free_port, wait_for_200
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SETUP_SECONDS = 600  # venv + pip install (about 30 s with a warm pip cache) + start
@@ -38,16 +37,8 @@ def test_make_run_on_a_fresh_clone_serves_the_bundled_model(tmp_path):
                                    stderr=subprocess.STDOUT, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + SETUP_SECONDS
-        while True:
-            assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-            assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
-            try:
-                if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(1)
+        wait_for_200(f"{base}/readyz", process, lambda: log.read_text(errors="replace")[-3000:],
+                     SETUP_SECONDS)
         bundled = (clone / "model" / "bundled" / "manifest.json").read_text(encoding="utf-8")
         answer = requests.post(f"{base}/v1/score", json={"headline": "震惊！她竟然这样做"},
                                timeout=30)

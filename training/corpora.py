@@ -139,15 +139,7 @@ def read_tnews(path: Path, labels_path: Path | None = None) -> CorpusFile:
                 names[str(entry["label"])] = entry["label_desc"]
     data = _read_bytes(path)
     out = CorpusFile(path, hashlib.sha256(data).hexdigest())
-    for number, line in _lines(path, data, out):
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            out.problems.append(Problem(str(path), number, "not a JSON object"))
-            continue
-        if not isinstance(entry, dict):
-            out.problems.append(Problem(str(path), number, "not a JSON object"))
-            continue
+    for number, entry in _json_objects(path, data, out):
         category = entry.get("label_desc") or names.get(str(entry.get("label")))
         if category is None and entry.get("label") is not None:
             out.problems.append(Problem(str(path), number, f"unknown label {entry['label']!r}"))
@@ -160,6 +152,13 @@ def read_pool(path: Path) -> CorpusFile:
     path = Path(path)
     data = _read_bytes(path)
     out = CorpusFile(path, hashlib.sha256(data).hexdigest())
+    for number, entry in _json_objects(path, data, out):
+        _add(out, number, entry.get("sentence"), "unlabeled")
+    return out
+
+
+def _json_objects(path: Path, data: bytes, out: CorpusFile) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` per JSON-lines line; other lines are problems of ``out``."""
     for number, line in _lines(path, data, out):
         try:
             entry = json.loads(line)
@@ -168,8 +167,7 @@ def read_pool(path: Path) -> CorpusFile:
         if not isinstance(entry, dict):
             out.problems.append(Problem(str(path), number, "not a JSON object"))
             continue
-        _add(out, number, entry.get("sentence"), "unlabeled")
-    return out
+        yield number, entry
 
 
 def read_hancd(path: Path) -> CorpusFile:

@@ -117,6 +117,16 @@ def origin_part(origin: str, fallback: str) -> str:
     return path.parent.name or path.stem
 
 
+def _record_file(report: DatasetReport, corpus: str, relative: str, read: CorpusFile,
+                 labels: list[int]) -> None:
+    """Add one file read (and its malformed rows, logged) to ``report``."""
+    report.files.append(SourceFile(corpus, relative, read.sha256, len(read.rows),
+                                   len(read.problems), sum(labels)))
+    report.problems.extend(read.problems)
+    for problem in read.problems:
+        log.warning("skipped malformed row %s", problem)
+
+
 def _read_policy_file(entry: PolicyFile | str, data_dir: Path) -> CorpusFile:
     if isinstance(entry, str) or not entry.by_reference:
         return read_corpus("table", Path(data_dir) / getattr(entry, "path", entry))
@@ -135,11 +145,7 @@ def build_policy(files: Sequence[PolicyFile | str], data_dir: Path,
         relative = getattr(entry, "path", entry)
         read = _read_policy_file(entry, data_dir)
         file_labels = [int(row.category == "clickbait") for row in read.rows]
-        report.files.append(SourceFile("policy", relative, read.sha256, len(read.rows),
-                                       len(read.problems), sum(file_labels)))
-        report.problems.extend(read.problems)
-        for problem in read.problems:
-            log.warning("skipped malformed row %s", problem)
+        _record_file(report, "policy", relative, read, file_labels)
         texts.extend(row.text for row in read.rows)
         labels.extend(file_labels)
         parts.extend(origin_part(row.origin, Path(relative).stem) for row in read.rows)
@@ -156,11 +162,7 @@ def build_dataset(recipe: Recipe, data_dir: Path) -> Dataset:
     for source in recipe.sources:
         read = read_corpus(source.corpus, Path(data_dir) / source.path)
         file_labels = [source.label(row.category) for row in read.rows]
-        report.files.append(SourceFile(source.corpus, source.path, read.sha256, len(read.rows),
-                                       len(read.problems), sum(file_labels)))
-        report.problems.extend(read.problems)
-        for problem in read.problems:
-            log.warning("skipped malformed row %s", problem)
+        _record_file(report, source.corpus, source.path, read, file_labels)
         texts.extend(row.text for row in read.rows)
         labels.extend(file_labels)
         categories.extend(f"{source.corpus}:{row.category}" for row in read.rows)

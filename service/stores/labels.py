@@ -20,7 +20,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.classifier import LABELS as LABEL_VALUES  # the one definition of the names
 from service.stores.storage import create_schema, database, transaction, utc_now
 
 DATABASE_FILE = "labels.sqlite3"
