@@ -11,12 +11,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import StratifiedKFold
-from sklearn.naive_bayes import MultinomialNB
 from sklearn.utils.validation import check_is_fitted
 
 from model import fast_features
 from model.features import build_features
 from model.normalize import normalize_many
+from model.vocabulary import fit_union
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         self.features_ = build_features(self.segmenter, tuple(self.word_ngrams),
                                         tuple(self.char_ngrams), self.min_df, self.style,
                                         self.bait)
-        matrix = self.features_.fit_transform(texts + topic_texts).tocsr()
+        matrix = fit_union(self.features_, texts + topic_texts)
         self._drop_stop_words()
         features, topic_features = matrix[:len(texts)], matrix[len(texts):]
 
@@ -322,6 +322,12 @@ class TopicPrior:
     the naive Bayes fitted on every category headline, and ``out_of_fold_``
     (n, K) the same for each policy row from the naive Bayes of its fold,
     which was fitted without the category rows that share the row's text.
+
+    Each naive Bayes is scikit-learn's ``MultinomialNB(alpha)`` (its
+    ``feature_log_prob_`` and ``class_log_prior_``, to rounding:
+    tests/test_core_fast_path.py compares them). The per-category feature
+    counts are summed once; a fold's are the total minus those of the few
+    category rows it leaves out, instead of one pass over every row per fold.
     """
 
     def __init__(self, alpha: float):
@@ -332,29 +338,43 @@ class TopicPrior:
         fold_of = {text: fold for text, fold in zip(texts, folds)}
         topic_folds = np.fromiter((fold_of.get(t, -1) for t in topic_texts), dtype=np.int64,
                                   count=len(topic_texts))
-        classes = np.unique(topic_y)
+        classes, category = np.unique(topic_y, return_inverse=True)
         self.classes_ = classes
+        feature_counts, class_counts = _category_counts(topic_features, category, len(classes))
         self.out_of_fold_ = np.zeros((features.shape[0], len(classes)))
         for k in np.unique(folds):
-            keep = topic_folds != k
-            weights, bias = self._fit(topic_features[keep], topic_y[keep], classes)
+            left_out = np.flatnonzero(topic_folds == k)
+            fold_features, fold_classes = _category_counts(
+                topic_features[left_out], category[left_out], len(classes))
+            weights, bias = self._log_probabilities(feature_counts - fold_features,
+                                                    class_counts - fold_classes)
             rows = folds == k
             self.out_of_fold_[rows] = features[rows] @ weights.T + bias
-        self.weights_, self.bias_ = self._fit(topic_features, topic_y, classes)
+        self.weights_, self.bias_ = self._log_probabilities(feature_counts, class_counts)
         log.info("topic prior: %d categories from %d headlines", len(classes), len(topic_y))
         return self
 
-    def _fit(self, features, labels: np.ndarray, classes: np.ndarray):
-        """(centred log feature probabilities (K, n_features), centred log priors (K,))."""
-        bayes = MultinomialNB(alpha=self.alpha).fit(features, labels)
-        if len(bayes.classes_) != len(classes):  # a fold without some category
-            full = np.full((len(classes), features.shape[1]), np.log(1.0 / features.shape[1]))
-            prior = np.full(len(classes), np.log(1e-6))
-            index = np.searchsorted(classes, bayes.classes_)
-            full[index], prior[index] = bayes.feature_log_prob_, bayes.class_log_prior_
-        else:
-            full, prior = bayes.feature_log_prob_, bayes.class_log_prior_
+    def _log_probabilities(self, feature_counts: np.ndarray, class_counts: np.ndarray):
+        """(centred log feature probabilities (K, n_features), centred log priors
+        (K,)) of the naive Bayes with these counts, as MultinomialNB computes
+        them; a category without headlines (left out by a fold) gets uniform
+        feature probabilities and a prior of 1e-6."""
+        smoothed = feature_counts + self.alpha
+        full = np.log(smoothed) - np.log(smoothed.sum(axis=1)).reshape(-1, 1)
+        present = class_counts > 0
+        prior = np.full(len(class_counts), np.log(1e-6))
+        prior[present] = np.log(class_counts[present]) - np.log(class_counts[present].sum())
+        full[~present] = np.log(1.0 / feature_counts.shape[1])
         return full - full.mean(axis=0), prior - prior.mean()
+
+
+def _category_counts(features, category: np.ndarray, n_categories: int):
+    """Per category: summed feature values, dense (K, n_features) float64, and
+    headline counts (K,) float64."""
+    indicator = sp.csr_matrix((np.ones(len(category)), (category, np.arange(len(category)))),
+                              shape=(n_categories, len(category)))
+    return (np.asarray((indicator @ features).todense(), dtype=np.float64),
+            np.bincount(category, minlength=n_categories).astype(np.float64))
 
 
 def _check_fitted(classifier: HeadlineClassifier) -> None:

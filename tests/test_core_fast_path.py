@@ -1,9 +1,11 @@
-"""The vectorised scoring path equals the plain definitions it replaces.
+"""The vectorised scoring and fitting paths equal the plain definitions they replace.
 
 model.normalize.normalize_many, StyleFeatures.transform and
 model.fast_features.transform are batch shortcuts; each must give exactly
 what the one-by-one definition gives (normalize, transform_one_by_one,
-FeatureUnion.transform), on real headlines and on hostile strings.
+FeatureUnion.transform), on real headlines and on hostile strings. So must
+the training shortcuts: model.vocabulary.fit_union (FeatureUnion.fit_transform)
+and the topic prior's counts (MultinomialNB).
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sklearn.naive_bayes import MultinomialNB
+
 from model import fast_features, load_model
 from model.bait_style import BaitFeatures
+from model.classifier import TopicPrior
 from model.features import StyleFeatures, build_features
+from model.vocabulary import fit_union
 from model.normalize import normalize, normalize_many
 from training.locations import data_dir
 
@@ -147,3 +153,71 @@ def test_bundled_model_scores_match_the_unoptimised_definition(bundled, unlabele
     assert np.abs(one_by_one - reference[:300]).max() < 1e-9
     few = np.concatenate([bundled.predict_proba(unlabeled[i:i + 5]) for i in range(0, 300, 5)])
     assert np.abs(few - reference[:300]).max() < 1e-9
+
+
+# -- fitting -------------------------------------------------------------------
+
+def assert_same_fit(texts: list[str], **options) -> None:
+    """fit_union on one union, scikit-learn's fit_transform on another: the same
+    vocabularies, idf and matrix (scikit-learn leaves the column indices of a
+    row unsorted; the matrix is the same)."""
+    ours, reference = build_features(**options), build_features(**options)
+    fast = fit_union(ours, texts)
+    expected = reference.fit_transform(texts).tocsr().sorted_indices()
+    for (name, mine), (_, theirs) in zip(ours.transformer_list, reference.transformer_list):
+        if hasattr(theirs, "vocabulary_"):
+            assert mine.vocabulary_ == theirs.vocabulary_, name
+            assert mine.idf_.dtype == theirs.idf_.dtype
+            assert np.array_equal(mine.idf_, theirs.idf_), name
+    assert_same_matrix(fast, expected)
+    assert np.array_equal(fast_features.transform(ours, texts[:50]).toarray(),
+                          reference.transform(texts[:50]).toarray())
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"segmenter": "jieba", "min_df": 1},
+    {"word_ngrams": (1, 1), "char_ngrams": (2, 3), "min_df": 2, "bait": False},
+    {"word_ngrams": (2, 3), "char_ngrams": (1, 1), "style": False},
+])
+def test_vectorised_fit_equals_sklearn_on_real_headlines(unlabeled, options):
+    assert_same_fit(normalize_many(unlabeled), **options)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(HOSTILE), min_size=1, max_size=12),
+                min_size=2, max_size=12))
+def test_vectorised_fit_equals_sklearn_on_hostile_text(texts):
+    try:
+        build_features(min_df=1).fit_transform(texts)
+    except ValueError:  # nothing to learn (e.g. only whitespace): both refuse
+        with pytest.raises(ValueError):
+            fit_union(build_features(min_df=1), texts)
+        return
+    assert_same_fit(texts, min_df=1)
+
+
+def test_topic_prior_folds_equal_multinomial_nb(unlabeled):
+    """Each fold's naive Bayes (counts of all rows minus the fold's) is
+    MultinomialNB fitted on the rows the fold keeps, to rounding."""
+    texts = normalize_many(unlabeled)
+    policy, topics = texts[:600], texts[300:]  # 300 shared: those leave their fold's prior
+    categories = np.array(["a", "b", "c"])[np.arange(len(topics)) % 3]
+    matrix = fit_union(build_features(), policy + topics)
+    features, topic_features = matrix[:len(policy)], matrix[len(policy):]
+    folds = np.arange(len(policy)) % 5
+    prior = TopicPrior(0.1).fit_folds(features, policy, folds, topic_features, topics,
+                                      categories)
+    fold_of = dict(zip(policy, folds))
+    for k in range(5):
+        keep = np.array([fold_of.get(text, -1) != k for text in topics])
+        assert 0 < (~keep).sum() < len(topics)
+        bayes = MultinomialNB(alpha=0.1).fit(topic_features[keep], categories[keep])
+        log_prob, log_prior = bayes.feature_log_prob_, bayes.class_log_prior_
+        expected = (features[folds == k] @ (log_prob - log_prob.mean(axis=0)).T
+                    + (log_prior - log_prior.mean()))
+        np.testing.assert_allclose(prior.out_of_fold_[folds == k], expected, rtol=1e-9,
+                                   atol=1e-9)
+    bayes = MultinomialNB(alpha=0.1).fit(topic_features, categories)
+    np.testing.assert_allclose(prior.weights_, bayes.feature_log_prob_
+                               - bayes.feature_log_prob_.mean(axis=0), rtol=1e-12, atol=1e-12)
