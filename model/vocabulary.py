@@ -31,7 +31,7 @@ from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
 from model.fast_features import _BITS, _has_whitespace_runs
 from model.features import Segmenter, _cut_function
-from model.textarrays import SEPARATOR, CodePoints, code_points
+from model.textarrays import SEPARATOR, code_points
 
 _CHAR_MASK = (1 << _BITS) - 1
 
