@@ -13,12 +13,18 @@ SYSTEM := command -v wrk >/dev/null && [ -x /usr/bin/chromium ] && \
 	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	$(SYSTEM_PACKAGES))
 
+# A C compiler builds the scoring kernel (model/_kernel.pyx) at install time;
+# without one the install still works, on the slower numpy path.
+COMPILER := command -v cc >/dev/null || (apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev)
+
 .PHONY: run test bench model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml setup.py model/_kernel.pyx | $(BIN)/python
+	@$(COMPILER)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
@@ -45,4 +51,4 @@ model: $(STAMP)
 	$(BIN)/headline-sieve train --recipe default --out model/bundled
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache model/_kernel.c model/_kernel.*.so

@@ -108,6 +108,37 @@ def _current_stages(classifier, compiled, fast_features, cut, normalize_many):
     return stages
 
 
+def _kernel_stages(classifier, cut, normalize_many):
+    """Stage timer of the compiled kernel's path (model.kernel.log_odds)."""
+    import numpy as np
+
+    from model import kernel
+
+    compiled = kernel._kernel_of(classifier)
+
+    def stages(batch: list[str]) -> dict[str, float]:
+        times = {}
+        started = time.perf_counter()
+        norm = normalize_many(batch)
+        times["normalisation"] = time.perf_counter() - started
+        started = time.perf_counter()
+        joined = "\n".join(norm)
+        lowered = joined.lower()
+        times["join and lower-case"] = time.perf_counter() - started
+        started = time.perf_counter()
+        tokens = cut(lowered)
+        times["segmentation"] = time.perf_counter() - started
+        started = time.perf_counter()
+        out = np.empty(len(norm))
+        compiled.tables.log_odds(lowered, joined, tokens, len(norm), out)
+        times["kernel (n-grams, phrases, TF-IDF, dot product)"] = time.perf_counter() - started
+        started = time.perf_counter()
+        classifier._calibrate(out + compiled.intercept)
+        times["calibration"] = time.perf_counter() - started
+        return times
+    return stages
+
+
 def _stage_names(compiled) -> list[str]:
     """``vectorise_<part>`` for each block, named after the feature union's parts
     (word, char, style, bait): the style and bait blocks are of one class."""
@@ -155,10 +186,14 @@ def measure_model(spec: dict, headlines: list[str]) -> dict:
         from model import fast_features
         from model.features import _cut_function
 
+        from model import kernel
+
         compiled = fast_features.compiled(classifier.features_)
-        stages = _current_stages(classifier, compiled, fast_features,
-                                 _cut_function(compiled.blocks[0].segmenter.backend),
-                                 normalize_many)
+        cut = _cut_function(compiled.blocks[0].segmenter.backend)
+        if kernel.log_odds(classifier, headlines[:2]) is not None:
+            stages = _kernel_stages(classifier, cut, normalize_many)
+        else:  # the extension is not built: the vectorised numpy path
+            stages = _current_stages(classifier, compiled, fast_features, cut, normalize_many)
     else:
         stages = _baseline_stages(classifier, normalize_many)
     result = {"first_call_seconds": first_call, "by_batch": {}}

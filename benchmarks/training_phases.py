@@ -6,7 +6,7 @@ prints them as JSON: reading, normalising and de-duplicating the recipe's
 files and splitting them (``load_training_data``), fitting the feature
 union (TF-IDF vocabularies, ``FeatureUnion.fit_transform``), the naive-Bayes
 topic prior (``TopicPrior.fit_folds``: one per fold and one on every
-category headline), the logistic regressions (``HeadlineClassifier._regression``:
+category headline), the logistic regressions (``HeadlineClassifier._regressions``:
 one per fold and one on every policy row), scoring held-out data
 (``predict_proba`` on the policy set and the category validation split) and
 saving the artifact. What no timer covers (normalising the headlines in
@@ -34,7 +34,7 @@ CALLS: dict[str, int] = defaultdict(int)
 READ = "read, de-duplicate and split the data (load_training_data)"
 FEATURES = "fit features (TF-IDF vocabularies, FeatureUnion.fit_transform)"
 TOPIC_PRIOR = "topic prior (naive Bayes: folds + full, TopicPrior.fit_folds)"
-REGRESSIONS = "logistic regressions (folds + full, HeadlineClassifier._regression)"
+REGRESSIONS = "logistic regressions (folds + full, HeadlineClassifier._regressions)"
 SCORING = "score held-out data (predict_proba)"
 SAVE = "save the artifact (joblib, compressed)"
 OTHER = "other (normalisation, calibration, metrics, manifest)"
@@ -64,7 +64,7 @@ def main(argv: list[str]) -> int:
     _timed(train, "load_training_data", READ)
     _timed(FeatureUnion, "fit_transform", FEATURES)
     _timed(TopicPrior, "fit_folds", TOPIC_PRIOR)
-    _timed(HeadlineClassifier, "_regression", REGRESSIONS)
+    _timed(HeadlineClassifier, "_regressions", REGRESSIONS)
     _timed(HeadlineClassifier, "predict_proba", SCORING)
     _timed(train, "save_artifact", SAVE)
     started = time.perf_counter()

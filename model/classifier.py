@@ -7,13 +7,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
-from model import fast_features
+from model import fast_features, kernel
 from model.features import build_features
 from model.normalize import normalize_many
 from model.vocabulary import fit_union
@@ -117,12 +118,12 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         if len(topic_texts):
             topic = TopicPrior(self.topic_alpha).fit_folds(
                 features, texts, folds, topic_features, topic_texts, np.asarray(topic_y))
+        parts = [folds != k for k in range(self.folds)] + [np.ones(len(y), dtype=bool)]
+        *fold_fits, regression = self._regressions(features, topic, parts, y, weights)
         oof = np.empty(len(y))
-        for k in range(self.folds):
-            train, test = folds != k, folds == k
-            regression = self._regression(features, topic, train, y, weights)
-            oof[test] = self._decision(regression, features[test], topic, test)
-        regression = self._regression(features, topic, np.ones(len(y), dtype=bool), y, weights)
+        for k, fitted in enumerate(fold_fits):
+            test = folds == k
+            oof[test] = self._decision(fitted, features[test], topic, test)
         self._collapse(regression, topic, features.shape[1])
         self._keep_topic_directions(topic)
         self.calibrator_ = LogisticRegression(C=1e6).fit(oof.reshape(-1, 1), y)
@@ -159,11 +160,14 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
             return features
         return sp.hstack([features, self.topic_weight * topic.out_of_fold_[rows]], format="csr")
 
-    def _regression(self, features, topic, rows: np.ndarray, y, weights) -> LogisticRegression:
-        regression = LogisticRegression(C=self.C, solver="liblinear",
-                                        random_state=self.random_state)
-        return regression.fit(self._design(features[rows], topic, rows), y[rows],
-                              sample_weight=weights[rows])
+    def _regressions(self, features, topic, parts: list[np.ndarray], y, weights
+                     ) -> list[LogisticRegression]:
+        """One logistic regression per boolean row mask of ``parts``. They are
+        independent: joblib runs them in parallel when the caller asks for it
+        (``joblib.parallel_config(n_jobs=...)``, as training.train does)."""
+        return Parallel()(delayed(_logistic_regression)(
+            self._design(features[rows], topic, rows), y[rows], weights[rows], self.C,
+            self.random_state) for rows in parts)
 
     def _decision(self, regression, features, topic, rows: np.ndarray) -> np.ndarray:
         return regression.decision_function(self._design(features, topic, rows))
@@ -256,18 +260,25 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities, shape (n, 2): [p_substantive, p_clickbait]."""
         p = self.p_clickbait(X)
-        return np.column_stack([1.0 - p, p])
+        proba = np.empty((len(p), 2))
+        proba[:, 1] = p
+        np.subtract(1.0, p, out=proba[:, 0])
+        return proba
 
     def p_clickbait(self, X: Sequence[str]) -> np.ndarray:
         """Calibrated p_clickbait of raw headlines, shape (n,).
 
-        A batch of a few headlines (one per HTTP request, typically) skips
-        the sparse matrix: each row's score is its values times the weights
-        at its columns (the same sum as the matrix product, up to the order
-        of additions).
+        The compiled kernel (:mod:`model.kernel`) computes the log-odds
+        where it can. Otherwise a batch of a few headlines (one per HTTP
+        request, typically) skips the sparse matrix: each row's score is its
+        values times the weights at its columns (the same sum as the matrix
+        product, up to the order of additions).
         """
         _check_fitted(self)
         texts = normalize_many(X)
+        log_odds = kernel.log_odds(self, texts)
+        if log_odds is not None:
+            return self._corrected(texts, self._calibrate(log_odds))
         arrays = fast_features.small_batch_arrays(self.features_, texts)
         if arrays is None:
             p = self.p_clickbait_from_features(fast_features.transform(self.features_, texts))
@@ -366,6 +377,14 @@ class TopicPrior:
         prior[present] = np.log(class_counts[present]) - np.log(class_counts[present].sum())
         full[~present] = np.log(1.0 / feature_counts.shape[1])
         return full - full.mean(axis=0), prior - prior.mean()
+
+
+def _logistic_regression(design, y: np.ndarray, weights: np.ndarray, C: float,
+                         random_state: int) -> LogisticRegression:
+    """L2 logistic regression (liblinear) on ``design`` (n, d) with ``y`` (n,)
+    and sample ``weights`` (n,)."""
+    return LogisticRegression(C=C, solver="liblinear", random_state=random_state).fit(
+        design, y, sample_weight=weights)
 
 
 def _category_counts(features, category: np.ndarray, n_categories: int):

@@ -5,7 +5,8 @@ model.fast_features.transform are batch shortcuts; each must give exactly
 what the one-by-one definition gives (normalize, transform_one_by_one,
 FeatureUnion.transform), on real headlines and on hostile strings. So must
 the training shortcuts: model.vocabulary.fit_union (FeatureUnion.fit_transform)
-and the topic prior's counts (MultinomialNB).
+and the topic prior's counts (MultinomialNB). The compiled kernel
+(model.kernel) must give scikit-learn's log-odds to 1e-9, or decline.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from hypothesis import strategies as st
 
 from sklearn.naive_bayes import MultinomialNB
 
-from model import fast_features, load_model
+from model import fast_features, kernel, load_model
+from model.adaptation import adapt_to_labels
 from model.bait_style import BaitFeatures
 from model.classifier import TopicPrior
 from model.features import StyleFeatures, build_features
@@ -153,6 +155,97 @@ def test_bundled_model_scores_match_the_unoptimised_definition(bundled, unlabele
     assert np.abs(one_by_one - reference[:300]).max() < 1e-9
     few = np.concatenate([bundled.predict_proba(unlabeled[i:i + 5]) for i in range(0, 300, 5)])
     assert np.abs(few - reference[:300]).max() < 1e-9
+
+
+# -- the compiled kernel --------------------------------------------------------
+
+def sklearn_log_odds(classifier, texts: list[str]) -> np.ndarray:
+    """The reference: scikit-learn's union.transform, then the linear model."""
+    features = classifier.features_.transform(texts)
+    return (np.asarray(features @ classifier.coef_[0].astype(np.float64)).ravel()
+            + float(classifier.intercept_[0]))
+
+
+def declined(text: str, last: bool) -> bool:
+    """The batches the kernel leaves to the vectorised path: a text with a
+    newline, an unpaired surrogate or a run of whitespace, or one ending in
+    a carriage return before the next text (the segmenter joins "\r\n")."""
+    lower = text.lower()
+    return ("\n" in text or any(0xD800 <= ord(c) < 0xE000 for c in text)
+            or any(a.isspace() and b.isspace() for a, b in zip(lower, lower[1:]))
+            or (text.endswith("\r") and not last))
+
+
+def test_the_kernel_is_built_and_takes_the_bundled_model(bundled):
+    assert kernel.available(), "model/_kernel.pyx was not compiled: pip install -e . with a C compiler"
+    assert kernel.log_odds(bundled.classifier, ["国务院召开常务会议"]) is not None
+
+
+def test_kernel_equals_sklearn_on_real_headlines(bundled, unlabeled):
+    classifier = bundled.classifier
+    texts = normalize_many(unlabeled)
+    expected = sklearn_log_odds(classifier, texts)
+    for batch in (slice(0, 1), slice(1, 6), slice(0, len(texts))):
+        got = kernel.log_odds(classifier, texts[batch])
+        np.testing.assert_allclose(got, expected[batch], rtol=0, atol=1e-9)
+    one_by_one = np.concatenate([kernel.log_odds(classifier, [t]) for t in texts[:300]])
+    np.testing.assert_allclose(one_by_one, expected[:300], rtol=0, atol=1e-9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts_strategy)
+def test_kernel_equals_sklearn_on_hostile_text_or_declines(bundled, texts):
+    got = kernel.log_odds(bundled.classifier, texts)
+    if got is None:  # the vectorised path serves these batches
+        assert any(declined(text, last=i == len(texts) - 1) for i, text in enumerate(texts))
+        return
+    np.testing.assert_allclose(got, sklearn_log_odds(bundled.classifier, texts), rtol=0,
+                               atol=1e-9)
+
+
+def test_kernel_serves_a_model_adapted_to_labels(bundled, unlabeled):
+    """A promoted retrain (new weights, same union) is scored by the kernel too,
+    with its own weights, not the cached ones of the model it came from."""
+    texts = normalize_many(unlabeled)
+    labels = (np.arange(200) % 3 == 0).astype(int)
+    adapted = adapt_to_labels(bundled.classifier, texts[:200], labels)
+    base = kernel.log_odds(bundled.classifier, texts[200:800])
+    got = kernel.log_odds(adapted, texts[200:800])
+    assert got is not None and np.abs(got - base).max() > 1e-3
+    np.testing.assert_allclose(got, sklearn_log_odds(adapted, texts[200:800]), rtol=0,
+                               atol=1e-9)
+
+
+class Linear:
+    """What the kernel reads of a classifier: a fitted union and its weights."""
+
+    def __init__(self, union, weights: np.ndarray, intercept: float):
+        self.features_ = union
+        self.coef_ = weights.astype(np.float32).reshape(1, -1)
+        self.intercept_ = np.array([intercept], dtype=np.float32)
+
+    def _scoring_weights(self) -> np.ndarray:
+        return self.coef_[0].astype(np.float64)
+
+
+@pytest.mark.parametrize("options", [
+    {"segmenter": "jieba", "word_ngrams": (1, 3), "char_ngrams": (2, 3), "min_df": 2},
+    {"word_ngrams": (2, 2), "char_ngrams": (1, 1)},
+])
+def test_kernel_equals_sklearn_for_other_settings(unlabeled, options):
+    texts = normalize_many(unlabeled)
+    union = build_features(**options)
+    matrix = fit_union(union, texts[:1500])
+    classifier = Linear(union, np.random.default_rng(0).normal(size=matrix.shape[1]), 0.25)
+    np.testing.assert_allclose(kernel.log_odds(classifier, texts[1500:]),
+                               sklearn_log_odds(classifier, texts[1500:]), rtol=0, atol=1e-9)
+
+
+def test_kernel_declines_a_union_without_every_block(unlabeled):
+    union = build_features(style=False)
+    matrix = fit_union(union, normalize_many(unlabeled[:500]))
+    classifier = Linear(union, np.ones(matrix.shape[1]), 0.0)
+    assert kernel.log_odds(classifier, ["国务院召开常务会议"]) is None
 
 
 # -- fitting -------------------------------------------------------------------

@@ -11,12 +11,14 @@ keeps the held-out figures.
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from joblib import parallel_config
 
 from model.artifacts import new_version_id, save_artifact
 from model.classifier import HeadlineClassifier
@@ -84,12 +86,18 @@ def fit_classifier(policy: Dataset, topics: Dataset, params: dict | None = None,
     topic prior. Without policy headlines (a recipe of category corpora only)
     the category labels themselves are the target and there is no prior."""
     classifier = HeadlineClassifier(**{**DEFAULT_PARAMS, **(params or {})})
-    if not len(policy):
-        return classifier.fit(topics.texts, topics.y, sample_weight=sample_weight)
-    if not len(topics):
-        return classifier.fit(policy.texts, policy.y, sample_weight=sample_weight)
-    return classifier.fit(policy.texts, policy.y, topics.texts, topics.categories,
-                          sample_weight=sample_weight)
+    with parallel_config(n_jobs=fit_processes()):
+        if not len(policy):
+            return classifier.fit(topics.texts, topics.y, sample_weight=sample_weight)
+        if not len(topics):
+            return classifier.fit(policy.texts, policy.y, sample_weight=sample_weight)
+        return classifier.fit(policy.texts, policy.y, topics.texts, topics.categories,
+                              sample_weight=sample_weight)
+
+
+def fit_processes() -> int:
+    """Processes for the independent regressions of a fit: one per core."""
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 def fit_with_labels(data: TrainingData, texts: list[str], y: np.ndarray,

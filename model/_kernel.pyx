@@ -1,0 +1,480 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled scoring kernel: the clickbait log-odds of a batch in one pass per headline.
+
+Computes, for each headline, what ``features @ weights + intercept`` gives
+for the matrix of ``model.fast_features.transform`` (word and character
+TF-IDF, style and bait-style blocks), without building any matrix: each
+block's columns are found with the same lookup tables (model/kernel.py
+builds them from the compiled union), weighted with scikit-learn's own
+arithmetic (float32 ``log(tf) + 1`` from a table numpy computed, times the
+float32 idf, L2 norm accumulated in double as sparsefuncs_fast does), and
+added to the log-odds in column order. tests/test_core_fast_path.py checks
+the probabilities against scikit-learn's pipeline to 1e-9.
+"""
+
+from libc.math cimport sqrt
+from libc.stdint cimport int64_t, uint64_t
+from libc.stdlib cimport free, malloc
+
+cimport cython
+from cython cimport view
+
+cdef extern from "Python.h":
+    bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch) nogil  # str.isdecimal(), regex \d: category Nd
+    bint Py_UNICODE_ISSPACE(Py_UCS4 ch) nogil  # str.isspace() of one character
+
+cdef uint64_t MULTIPLIER = 0x9E3779B97F4A7C15ULL
+cdef int BITS = 21
+
+
+cdef class KeyTable:
+    """A :class:`model.fast_features.KeyTable` (int64 -> int64, -1 absent), its
+    keys and values interleaved (``slots``: key, value, key, value ...) so that
+    a lookup reads one cache line."""
+    cdef const int64_t[::1] slots
+    cdef int shift
+    cdef uint64_t mask
+
+    def __init__(self, slots, int shift, uint64_t mask):
+        self.slots, self.shift, self.mask = slots, shift, mask
+
+    cdef inline int64_t get(self, int64_t key) noexcept nogil:
+        cdef uint64_t slot = ((<uint64_t>key * MULTIPLIER) >> self.shift) & self.mask
+        cdef int64_t stored
+        while True:
+            stored = self.slots[2 * slot]
+            if stored == key:
+                return self.slots[2 * slot + 1]
+            if stored == -1:
+                return -1
+            slot = (slot + 1) & self.mask
+
+
+cdef class Phrases:
+    """Which phrases of a fixed list occur in a text; each phrase adds one to
+    its groups (``owner_starts``/``owners``: CSR, phrase -> groups). Phrases of
+    up to 3 characters are packed keys; longer ones a hash, then compared."""
+    cdef KeyTable short, long
+    cdef const int64_t[::1] lengths      # distinct phrase lengths, ascending
+    cdef const int64_t[::1] codes        # every phrase's code points, concatenated
+    cdef const int64_t[::1] starts       # phrase i: codes[starts[i]:starts[i + 1]]
+    cdef const int64_t[::1] owner_starts
+    cdef const int64_t[::1] owners
+    cdef const unsigned char[::1] first  # per BMP code point: some phrase starts with it
+    cdef int64_t[::1] seen               # per phrase: the last count() that found it
+    cdef int64_t generation
+
+    def __init__(self, KeyTable short, KeyTable long, lengths, codes, starts, owner_starts,
+                 owners, first, seen):
+        self.short, self.long, self.first = short, long, first
+        self.lengths, self.codes, self.starts = lengths, codes, starts
+        self.owner_starts, self.owners = owner_starts, owners
+        self.seen = seen
+        self.generation = 0
+
+    cdef void count(self, const int64_t[::1] text, int64_t start, int64_t end,
+                    int64_t* groups) noexcept nogil:
+        """Add each distinct phrase found in text[start:end] to ``groups``."""
+        cdef int64_t i, k, n, key, phrase, q, mark
+        cdef uint64_t hashed
+        cdef bint same
+        self.generation += 1
+        mark = self.generation
+        for i in range(start, end):
+            if text[i] < self.first.shape[0] and not self.first[text[i]]:
+                continue
+            for k in range(self.lengths.shape[0]):
+                n = self.lengths[k]
+                if i + n > end:
+                    break
+                if n <= 3:
+                    key = 0
+                    for q in range(n):
+                        key = (key << BITS) | text[i + q]
+                    phrase = self.short.get(key)
+                else:
+                    hashed = 1469598103934665603ULL
+                    for q in range(n):
+                        hashed = (hashed ^ <uint64_t>text[i + q]) * 1099511628211ULL
+                    phrase = self.long.get(<int64_t>(hashed >> 2))
+                    if phrase >= 0:
+                        same = self.starts[phrase + 1] - self.starts[phrase] == n
+                        q = 0
+                        while same and q < n:
+                            same = self.codes[self.starts[phrase] + q] == text[i + q]
+                            q += 1
+                        if not same:
+                            phrase = -1
+                if phrase >= 0 and self.seen[phrase] != mark:
+                    self.seen[phrase] = mark
+                    for q in range(self.owner_starts[phrase], self.owner_starts[phrase + 1]):
+                        groups[self.owners[q]] += 1
+
+
+cdef class Kernel:
+    """One model's tables. Blocks: 0 word, 1 char, 2 style, 3 bait; ``order``
+    lists them as the union does, ``offsets`` their first column."""
+    cdef public object token_ids      # dict: token -> id (0 unknown)
+    cdef const int64_t[::1] order
+    cdef const int64_t[::1] offsets
+    cdef const double[::1] weights
+    cdef const float[::1] tf          # log(count) + 1, float32, index = count
+    # word block
+    cdef int64_t word_low, word_high, n_ids
+    cdef const int64_t[::1] word_unigrams
+    cdef KeyTable word_bigrams, word_trigrams
+    cdef const float[::1] word_idf
+    # char block
+    cdef int64_t char_low, char_high
+    cdef const int64_t[::1] char_unigrams
+    cdef KeyTable char_bigrams, char_trigrams
+    cdef bint char_closed  # every kept n-gram's two (n-1)-grams are kept too
+    cdef const float[::1] char_idf
+    # style and bait
+    cdef Phrases style_phrases, bait_phrases
+    cdef int64_t n_groups
+    cdef const int64_t[::1] vague_starts  # pairs (first, second or -1)
+    cdef const int64_t[::1] question_ends
+    cdef const int64_t[::1] classifiers
+    cdef const int64_t[::1] quotes
+    cdef bint too_long
+
+    def __init__(self, token_ids, order, offsets, weights, tf, word_low, word_high, n_ids,
+                 word_unigrams, KeyTable word_bigrams, KeyTable word_trigrams, word_idf,
+                 char_low, char_high, char_unigrams, KeyTable char_bigrams,
+                 KeyTable char_trigrams, char_closed, char_idf, Phrases style_phrases,
+                 Phrases bait_phrases, n_groups, vague_starts, question_ends, classifiers,
+                 quotes):
+        self.token_ids, self.order, self.offsets, self.weights, self.tf = (
+            token_ids, order, offsets, weights, tf)
+        self.word_low, self.word_high, self.n_ids = word_low, word_high, n_ids
+        self.word_unigrams, self.word_idf = word_unigrams, word_idf
+        self.word_bigrams, self.word_trigrams = word_bigrams, word_trigrams
+        self.question_ends, self.classifiers, self.quotes = question_ends, classifiers, quotes
+        self.char_low, self.char_high, self.char_unigrams = char_low, char_high, char_unigrams
+        self.char_bigrams, self.char_trigrams, self.char_idf = (char_bigrams, char_trigrams,
+                                                                char_idf)
+        self.char_closed = char_closed
+        self.style_phrases, self.bait_phrases, self.n_groups = (style_phrases, bait_phrases,
+                                                                n_groups)
+        self.vague_starts = vague_starts
+
+    def log_odds(self, str lower_text, str original_text, list tokens, int64_t n_texts,
+                 double[::1] out) -> bool:
+        """``out[i]`` = the log-odds sum of headline i (without the intercept).
+
+        ``lower_text`` / ``original_text``: the lower-cased / original headlines
+        joined by newlines (none has one of its own); ``tokens``: the
+        segmenter's tokens of ``lower_text``. False (``out`` unspecified) if
+        the batch does not have ``n_texts`` texts in each, or a lower-cased
+        text has two whitespace characters in a row (scikit-learn's character
+        analyzer collapses them; the caller falls back).
+        """
+        cdef int64_t[::1] lower = _code_points(lower_text)
+        cdef int64_t[::1] original = _code_points(original_text)
+        cdef int64_t* ids = <int64_t*>malloc((len(tokens) + 1) * sizeof(int64_t))
+        cdef int64_t* lower_starts = <int64_t*>malloc((n_texts + 1) * sizeof(int64_t))
+        cdef int64_t* original_starts = <int64_t*>malloc((n_texts + 1) * sizeof(int64_t))
+        cdef int64_t* token_starts = <int64_t*>malloc((n_texts + 1) * sizeof(int64_t))
+        cdef int64_t* groups = <int64_t*>malloc((self.n_groups + 2) * sizeof(int64_t))
+        cdef int64_t* columns = NULL
+        cdef int64_t t, longest = 0
+        cdef bint ok
+        try:
+            if not (ids and lower_starts and original_starts and token_starts and groups):
+                raise MemoryError()
+            ok = (_text_starts(lower, n_texts, lower_starts, True)
+                  and _text_starts(original, n_texts, original_starts, False)
+                  and self._token_ids(tokens, n_texts, ids, token_starts))
+            self.too_long = False
+            if ok:
+                for t in range(n_texts):  # a text has fewer tokens than characters
+                    longest = max(longest, lower_starts[t + 1] - lower_starts[t],
+                                  token_starts[t + 1] - token_starts[t])
+                # n-grams of every length of one text, then as many counts
+                columns = <int64_t*>malloc((6 * longest + 8) * sizeof(int64_t))
+                if not columns:
+                    raise MemoryError()
+                self._score(lower, original, n_texts, lower_starts, original_starts, ids,
+                            token_starts, columns, groups, out)
+            return ok and not self.too_long
+        finally:
+            free(ids); free(columns); free(lower_starts)
+            free(original_starts); free(token_starts); free(groups)
+
+    cdef bint _token_ids(self, list tokens, int64_t n_texts, int64_t* ids,
+                         int64_t* starts) except -1:
+        """Token ids (whitespace tokens dropped) and each text's first token."""
+        cdef int64_t n = 0, row = 0
+        cdef dict known = self.token_ids
+        cdef object found
+        cdef str text
+        cdef Py_UCS4 char
+        cdef bint blank
+        starts[0] = 0
+        for token in tokens:
+            text = <str>token
+            if len(text) == 1 and text[0] == u"\n":
+                row += 1
+                if row >= n_texts:
+                    return False
+                starts[row] = n
+                continue
+            blank = len(text) > 0
+            for char in text:
+                if not Py_UNICODE_ISSPACE(char):
+                    blank = False
+                    break
+            if blank:
+                continue
+            found = known.get(token)
+            ids[n] = 0 if found is None else <int64_t>found
+            n += 1
+        if row != n_texts - 1:
+            return False
+        starts[n_texts] = n
+        return True
+
+    cdef void _score(self, const int64_t[::1] lower, const int64_t[::1] original,
+                     int64_t n_texts, int64_t* lower_starts, int64_t* original_starts,
+                     int64_t* ids, int64_t* token_starts, int64_t* columns, int64_t* groups,
+                     double[::1] out) noexcept:
+        cdef int64_t t, b
+        cdef double total
+        for t in range(n_texts):
+            total = 0.0
+            for b in range(self.order.shape[0]):
+                if self.order[b] == 0:
+                    total = self._word(ids, token_starts[t], token_starts[t + 1], columns,
+                                       total)
+                elif self.order[b] == 1:
+                    total = self._char(lower, lower_starts[t], lower_starts[t + 1] - 1,
+                                       columns, total)
+                elif self.order[b] == 2:
+                    total = self._style(original, original_starts[t],
+                                        original_starts[t + 1] - 1, t, groups, total)
+                else:
+                    total = self._bait(lower, lower_starts[t], lower_starts[t + 1] - 1, t,
+                                       groups, total)
+            out[t] = total
+
+    cdef double _word(self, int64_t* ids, int64_t start, int64_t end, int64_t* columns,
+                      double total) noexcept nogil:
+        cdef int64_t i, n, q, key, column, found = 0
+        cdef bint known
+        for n in range(self.word_low, self.word_high + 1):
+            for i in range(start, end - n + 1):
+                if n == 1:
+                    column = self.word_unigrams[ids[i]]
+                else:
+                    key, known = 0, True
+                    for q in range(n):
+                        known = known and ids[i + q] > 0
+                        key = key * self.n_ids + ids[i + q]
+                    if not known:
+                        continue
+                    if n == 2:
+                        column = self.word_bigrams.get(key)
+                    else:
+                        column = self.word_trigrams.get(key)
+                if column >= 0:
+                    columns[found] = column
+                    found += 1
+        return self._tfidf(columns, found, self.word_idf, self.offsets[0], total)
+
+    cdef double _char(self, const int64_t[::1] codes, int64_t start, int64_t end,
+                      int64_t* columns, double total) noexcept:
+        """With a closed vocabulary (CharBlock.closed: every kept n-gram longer
+        than ``char_low`` has both of its (n-1)-grams kept), such an n-gram is
+        looked up only where both were found (bit n-2 of ``known[i]``: the
+        n-gram at i)."""
+        cdef int64_t i, n, key, column, found = 0
+        cdef int64_t top = self.char_unigrams.shape[0] - 1
+        cdef unsigned char known[1024]
+        cdef bint track = self.char_closed and end - start <= 1024
+        cdef unsigned char need
+        for n in range(1, self.char_high + 1):
+            need = 1 << (n - 2) if n > 1 else 0
+            for i in range(start, end - n + 1):
+                if n == 1:
+                    column = self.char_unigrams[codes[i] if codes[i] < top else top]
+                    if track:
+                        known[i - start] = column >= 0
+                elif (track and n > self.char_low
+                      and not (known[i - start] & known[i - start + 1] & need)):
+                    continue
+                elif n == 2:
+                    column = self.char_bigrams.get((codes[i] << BITS) | codes[i + 1])
+                    if track and column >= 0:
+                        known[i - start] |= 2
+                else:
+                    key = (((codes[i] << BITS) | codes[i + 1]) << BITS) | codes[i + 2]
+                    column = self.char_trigrams.get(key)
+                if column >= 0 and n >= self.char_low:
+                    columns[found] = column
+                    found += 1
+        return self._tfidf(columns, found, self.char_idf, self.offsets[1], total)
+
+    cdef double _tfidf(self, int64_t* columns, int64_t found, const float[::1] idf,
+                       int64_t offset, double total) noexcept nogil:
+        """Counts of the (sorted) columns, sublinear tf x idf in float32, L2
+        normalised as sparsefuncs_fast does, added to ``total`` in column order."""
+        cdef int64_t i, j, k, distinct = 0
+        cdef int64_t value
+        cdef double norm = 0.0
+        cdef float weight
+        for i in range(1, found):  # insertion sort: a headline has tens of n-grams
+            value = columns[i]
+            j = i - 1
+            while j >= 0 and columns[j] > value:
+                columns[j + 1] = columns[j]
+                j -= 1
+            columns[j + 1] = value
+        i = 0
+        while i < found:  # run lengths: (column, count) pairs, written in place
+            j = i
+            while j < found and columns[j] == columns[i]:
+                j += 1
+            columns[distinct] = columns[i]
+            columns[found + distinct] = j - i
+            distinct += 1
+            i = j
+        for k in range(distinct):
+            if columns[found + k] >= self.tf.shape[0]:
+                self.too_long = True  # a count past the tf table: the caller falls back
+                return total
+            weight = self.tf[columns[found + k]] * idf[columns[k]]
+            norm += weight * weight
+        if norm == 0.0:
+            return total
+        norm = sqrt(norm)
+        for k in range(distinct):
+            weight = <float>((self.tf[columns[found + k]] * idf[columns[k]]) / norm)
+            total += <double>weight * self.weights[offset + columns[k]]
+        return total
+
+    cdef double _style(self, const int64_t[::1] codes, int64_t start, int64_t end, int64_t t,
+                       int64_t* groups, double total) noexcept nogil:
+        # the literals are style_row's: ! ? … ... : 你 您, Latin A-Z a-z, Han U+4E00-U+9FFF
+        cdef int64_t i, c, bangs = 0, questions = 0, latin = 0, han = 0
+        cdef bint ellipsis = False, quote = False, colon = False, digit = False, you = False
+        cdef double values[13]
+        cdef int64_t length = end - start
+        for i in range(start, end):
+            c = codes[i]
+            if c == 33:
+                bangs += 1
+            elif c == 63:
+                questions += 1
+            elif c == 0x2026 or (c == 46 and i + 2 < end and codes[i + 1] == 46
+                                 and codes[i + 2] == 46):
+                ellipsis = True
+            elif _member(c, self.quotes):
+                quote = True
+            elif c == 58:
+                colon = True
+            elif c == 0x4F60 or c == 0x60A8:
+                you = True
+            if (65 <= c <= 90) or (97 <= c <= 122):
+                latin += 1
+            if 0x4E00 <= c <= 0x9FFF:
+                han += 1
+            if not digit and Py_UNICODE_ISDECIMAL(<Py_UCS4>c):
+                digit = True
+        groups[0] = 0
+        groups[1] = 0
+        self.style_phrases.count(codes, start, end, groups)
+        values[0] = (bangs if bangs < 2 else 2) / 2.0
+        values[1] = (questions if questions < 2 else 2) / 2.0
+        values[2] = 1.0 if ellipsis else 0.0
+        values[3] = 1.0 if quote else 0.0
+        values[4] = 1.0 if colon else 0.0
+        values[5] = 1.0 if digit else 0.0
+        values[6] = latin / <double>(length if length > 1 else 1)
+        values[7] = 1.0 if you else 0.0
+        values[8] = (groups[0] if groups[0] < 3 else 3) / 3.0
+        values[9] = (groups[1] if groups[1] < 3 else 3) / 3.0
+        values[10] = 1.0 if han < 12 else 0.0
+        values[11] = 1.0 if 12 <= han < 24 else 0.0
+        values[12] = 1.0 if han >= 24 else 0.0
+        for i in range(13):
+            if values[i] != 0.0:
+                total += values[i] * self.weights[self.offsets[2] + i]
+        return total
+
+    cdef double _bait(self, const int64_t[::1] codes, int64_t start, int64_t end, int64_t t,
+                      int64_t* groups, double total) noexcept nogil:
+        cdef int64_t g, i, last, count
+        cdef bint pair = False, vague = False
+        cdef double value
+        for g in range(self.n_groups):
+            groups[g] = 0
+        self.bait_phrases.count(codes, start, end, groups)
+        for g in range(self.n_groups):
+            count = groups[g] if groups[g] < 2 else 2
+            if count:
+                total += (count / 2.0) * self.weights[self.offsets[3] + g]
+        last = codes[end - 1] if end > start else -1
+        for i in range(start, end - 1):
+            if 48 <= codes[i] <= 57 and _member(codes[i + 1], self.classifiers):
+                pair = True
+                break
+        for i in range(0, self.vague_starts.shape[0], 2):
+            if end > start and codes[start] == self.vague_starts[i] and (
+                    self.vague_starts[i + 1] < 0
+                    or (end - start > 1 and codes[start + 1] == self.vague_starts[i + 1])):
+                vague = True
+                break
+        g = self.offsets[3] + self.n_groups
+        if _member(last, self.question_ends):
+            total += self.weights[g]
+        if last == 33:
+            total += self.weights[g + 1]
+        if pair:
+            total += self.weights[g + 2]
+        if vague:
+            total += self.weights[g + 3]
+        return total
+
+
+cdef inline bint _member(int64_t c, const int64_t[::1] chars) noexcept nogil:
+    cdef int64_t i
+    for i in range(chars.shape[0]):
+        if chars[i] == c:
+            return True
+    return False
+
+
+cdef int64_t[::1] _code_points(str text):
+    """The code points of ``text`` (and one more slot), int64."""
+    cdef Py_ssize_t i, n = len(text)
+    cdef int64_t[::1] codes = cython.view.array(shape=(n + 1,), itemsize=sizeof(int64_t),
+                                                 format="q")
+    for i in range(n):
+        codes[i] = text[i]
+    codes[n] = 10
+    return codes[:n]
+
+
+cdef bint _text_starts(const int64_t[::1] codes, int64_t n_texts, int64_t* starts,
+                       bint single_spaces) noexcept:
+    """starts[i]: first position of text i; starts[n] = len + 1 (as if a newline
+    followed). False if there are not ``n_texts`` texts, or (``single_spaces``)
+    a text has two whitespace characters in a row."""
+    cdef int64_t i, row = 0
+    cdef bint space, previous = False
+    starts[0] = 0
+    for i in range(codes.shape[0]):
+        if codes[i] == 10:
+            row += 1
+            if row >= n_texts:
+                return False
+            starts[row] = i + 1
+            previous = False
+            continue
+        space = Py_UNICODE_ISSPACE(<Py_UCS4>codes[i])
+        if single_spaces and space and previous:
+            return False
+        previous = space
+    starts[n_texts] = codes.shape[0] + 1
+    return row == n_texts - 1
