@@ -128,7 +128,7 @@ def _build(classifier, union) -> _Compiled | None:
         char.low, char.high, char.unigrams, _table(char.tables.get(2)),
         _table(char.tables.get(3)), char.closed, char.vectorizer._tfidf.idf_.astype(np.float32),
         _phrases(*_style_phrases()), _phrases(*_bait_phrases()),
-        len(_bait_phrases()[2]) if False else _phrase_table()[1].shape[1],
+        _phrase_table()[1].shape[1],
         _pairs(_VAGUE_STARTS), _codes(_QUESTION_ENDS), _codes(_CLASSIFIERS), _codes(_QUOTES))
     return _Compiled(classifier.coef_, float(classifier.intercept_[0]), tables,
                      word.segmenter.backend)

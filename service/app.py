@@ -19,6 +19,7 @@ from flask import Flask, Response, request
 from service import metrics
 from service.active_model import ModelUnavailable
 from service.config import Settings, load_settings
+from service.json_io import OrjsonProvider
 from service.state import EXTENSION, ServiceState, get_state
 from service.views import (health, jobs, label_page, labels, models, openapi, page_filter,
                            queue, scoring)
@@ -56,9 +57,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.ensure_ascii = False  # readable UTF-8 text, not "\\u592e..." escapes
-    app.json.mimetype = "application/json; charset=utf-8"
-    app.json.sort_keys = False
+    app.json = OrjsonProvider(app)  # readable UTF-8 text, not "\\u592e..." escapes
     state = ServiceState.open(settings)
     app.extensions[EXTENSION] = state
 

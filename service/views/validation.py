@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from flask import request
 from pydantic import BaseModel, ValidationError
 
+from service import json_io
 from service.schemas import shown_value
 from service.views.errors import ApiError
 
@@ -59,12 +60,10 @@ def json_body(required: bool = True) -> dict:
             raise ApiError(400, "malformed_json", "the request body is empty; send a JSON object")
         return {}
     try:
-        text = data.decode("utf-8")
+        value = json_io.parse(data)
     except UnicodeDecodeError as exc:
         raise ApiError(400, "invalid_utf8", f"the request body is not valid UTF-8 (byte "
                                             f"{exc.start}); encode the JSON as UTF-8") from None
-    try:
-        value = json.loads(text.lstrip("\ufeff"))
     except json.JSONDecodeError as exc:
         raise ApiError(400, "malformed_json", f"the request body is not valid JSON: {exc.msg} "
                                               f"(line {exc.lineno}, column {exc.colno})") from None
