@@ -206,6 +206,28 @@ def measure_model(spec: dict, headlines: list[str]) -> dict:
     return result
 
 
+ADAPTED_LABELS = 300
+
+
+def measure_adapted(spec: dict, headlines: list[str]) -> dict:
+    """predict_proba of a model a retrain would promote: the bundled model adapted
+    to :data:`ADAPTED_LABELS` labels (the model's own answers with every tenth
+    flipped; labels mode), headlines taken from the end of the pool."""
+
+    from model.adaptation import adapt_to_labels
+    from model.scoring import Model, load_model
+
+    bundled = load_model()
+    texts = headlines[-ADAPTED_LABELS:]
+    labels = (bundled.predict_proba(texts) >= bundled.threshold).astype(int)
+    labels[::10] = 1 - labels[::10]
+    model = Model(adapt_to_labels(bundled.classifier, texts, labels), bundled.manifest).warm()
+    return {"labels": ADAPTED_LABELS, "by_batch": {
+        str(size): {"predict_proba": _rates(size, median_time(
+            model.predict_proba, batches_of(headlines, size, spec["repeats"])))}
+        for size in spec["batches"]}}
+
+
 def measure_fasttext(spec: dict, headlines: list[str]) -> dict:
     import fasttext
 
@@ -247,6 +269,8 @@ def main(argv: list[str]) -> int:
         raise RuntimeError(f"baseline mode imported the current model package {model.__file__}")
     package = os.path.relpath(model.__file__, Path(__file__).resolve().parents[1])
     result = {"model": measure_model(spec, headlines), "model_path": package}
+    if spec["mode"] == "current":
+        result["adapted"] = measure_adapted(spec, headlines)
     if spec["mode"] == "current" and spec.get("fasttext_model"):
         result["fasttext"] = measure_fasttext(spec, headlines)
     print(json.dumps(result))
