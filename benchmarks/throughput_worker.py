@@ -213,7 +213,6 @@ def measure_adapted(spec: dict, headlines: list[str]) -> dict:
     """predict_proba of a model a retrain would promote: the bundled model adapted
     to :data:`ADAPTED_LABELS` labels (the model's own answers with every tenth
     flipped; labels mode), headlines taken from the end of the pool."""
-
     from model.adaptation import adapt_to_labels
     from model.scoring import Model, load_model
 
