@@ -4,7 +4,7 @@
 ``training.train.train_recipe`` with timers wrapped around its phases and
 prints them as JSON: reading, normalising and de-duplicating the recipe's
 files and splitting them (``load_training_data``), fitting the feature
-union (TF-IDF vocabularies, ``FeatureUnion.fit_transform``), the naive-Bayes
+union (TF-IDF vocabularies, ``model.vocabulary.fit_union``), the naive-Bayes
 topic prior (``TopicPrior.fit_folds``: one per fold and one on every
 category headline), the logistic regressions (``HeadlineClassifier._regressions``:
 one per fold and one on every policy row), scoring held-out data
@@ -32,7 +32,7 @@ CALLS: dict[str, int] = defaultdict(int)
 
 # Phase names; tests and the report refer to them.
 READ = "read, de-duplicate and split the data (load_training_data)"
-FEATURES = "fit features (TF-IDF vocabularies, FeatureUnion.fit_transform)"
+FEATURES = "fit features (TF-IDF vocabularies, model.vocabulary.fit_union)"
 TOPIC_PRIOR = "topic prior (naive Bayes: folds + full, TopicPrior.fit_folds)"
 REGRESSIONS = "logistic regressions (folds + full, HeadlineClassifier._regressions)"
 SCORING = "score held-out data (predict_proba)"
@@ -56,13 +56,12 @@ def _timed(owner, name: str, phase: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from sklearn.pipeline import FeatureUnion
-
+    import model.classifier as classifier
     import training.train as train
     from model.classifier import HeadlineClassifier, TopicPrior
 
     _timed(train, "load_training_data", READ)
-    _timed(FeatureUnion, "fit_transform", FEATURES)
+    _timed(classifier, "fit_union", FEATURES)
     _timed(TopicPrior, "fit_folds", TOPIC_PRIOR)
     _timed(HeadlineClassifier, "_regressions", REGRESSIONS)
     _timed(HeadlineClassifier, "predict_proba", SCORING)

@@ -197,7 +197,9 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
             return
         weights = topic.weights_
         keep = min(TOPIC_DIRECTION_TERMS, weights.shape[1])
-        columns = np.argpartition(-weights, keep - 1, axis=1)[:, :keep]
+        # One topic at a time: argpartition over all of them would make two more
+        # (K, n_features) arrays (the negation and the indices).
+        columns = np.stack([np.argpartition(-row, keep - 1)[:keep] for row in weights])
         rows = np.repeat(np.arange(weights.shape[0]), keep)
         values = self.topic_weight * np.take_along_axis(weights, columns, axis=1).ravel()
         self.topic_directions_ = sp.csr_matrix(
@@ -351,16 +353,21 @@ class TopicPrior:
                                   count=len(topic_texts))
         classes, category = np.unique(topic_y, return_inverse=True)
         self.classes_ = classes
-        feature_counts, class_counts = _category_counts(topic_features, category, len(classes))
+        feature_counts = _category_counts(topic_features, category, len(classes)).toarray()
+        class_counts = np.bincount(category, minlength=len(classes)).astype(np.float64)
         self.out_of_fold_ = np.zeros((features.shape[0], len(classes)))
         for k in np.unique(folds):
             left_out = np.flatnonzero(topic_folds == k)
-            fold_features, fold_classes = _category_counts(
-                topic_features[left_out], category[left_out], len(classes))
-            weights, bias = self._log_probabilities(feature_counts - fold_features,
-                                                    class_counts - fold_classes)
+            fold = _category_counts(topic_features[left_out], category[left_out],
+                                    len(classes)).tocoo()
+            counts = feature_counts.copy()  # (K, n_features): the one working copy per fold
+            counts[fold.row, fold.col] -= fold.data
+            weights, bias = self._log_probabilities(
+                counts, class_counts - np.bincount(category[left_out], minlength=len(classes)))
             rows = folds == k
             self.out_of_fold_[rows] = features[rows] @ weights.T + bias
+            del counts, weights
+        # The last use of the total counts: turned into log-probabilities in place.
         self.weights_, self.bias_ = self._log_probabilities(feature_counts, class_counts)
         log.info("topic prior: %d categories from %d headlines", len(classes), len(topic_y))
         return self
@@ -369,14 +376,20 @@ class TopicPrior:
         """(centred log feature probabilities (K, n_features), centred log priors
         (K,)) of the naive Bayes with these counts, as MultinomialNB computes
         them; a category without headlines (left out by a fold) gets uniform
-        feature probabilities and a prior of 1e-6."""
-        smoothed = feature_counts + self.alpha
-        full = np.log(smoothed) - np.log(smoothed.sum(axis=1)).reshape(-1, 1)
+        feature probabilities and a prior of 1e-6. ``feature_counts`` (float64)
+        becomes the first result: at 4x the corpora a (K, n_features) matrix is
+        hundreds of MB, so no second one is made."""
+        full = feature_counts
+        full += self.alpha
+        totals = full.sum(axis=1)
+        np.log(full, out=full)
+        full -= np.log(totals).reshape(-1, 1)
         present = class_counts > 0
         prior = np.full(len(class_counts), np.log(1e-6))
         prior[present] = np.log(class_counts[present]) - np.log(class_counts[present].sum())
-        full[~present] = np.log(1.0 / feature_counts.shape[1])
-        return full - full.mean(axis=0), prior - prior.mean()
+        full[~present] = np.log(1.0 / full.shape[1])
+        full -= full.mean(axis=0)
+        return full, prior - prior.mean()
 
 
 def _logistic_regression(design, y: np.ndarray, weights: np.ndarray, C: float,
@@ -387,13 +400,11 @@ def _logistic_regression(design, y: np.ndarray, weights: np.ndarray, C: float,
         design, y, sample_weight=weights)
 
 
-def _category_counts(features, category: np.ndarray, n_categories: int):
-    """Per category: summed feature values, dense (K, n_features) float64, and
-    headline counts (K,) float64."""
+def _category_counts(features, category: np.ndarray, n_categories: int) -> sp.csr_matrix:
+    """Per category, the summed feature values: sparse CSR float64 (K, n_features)."""
     indicator = sp.csr_matrix((np.ones(len(category)), (category, np.arange(len(category)))),
                               shape=(n_categories, len(category)))
-    return (np.asarray((indicator @ features).todense(), dtype=np.float64),
-            np.bincount(category, minlength=n_categories).astype(np.float64))
+    return (indicator @ features).astype(np.float64, copy=False).tocsr()
 
 
 def _check_fitted(classifier: HeadlineClassifier) -> None:

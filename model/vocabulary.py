@@ -180,21 +180,24 @@ class _PairCounter:
         local[kept] = np.arange(len(kept)) + len(self.terms)
         self.terms += [name(int(key)) for key in distinct[kept]]
         hit = local[pair_terms] >= 0
-        self.rows.append(pair_rows[hit])
-        self.locals.append(local[pair_terms[hit]])
-        self.counts.append(counts[hit])
+        # int32 (rows, terms and counts all fit): at 4x the corpora these are
+        # tens of millions of pairs, kept until every length is counted.
+        self.rows.append(pair_rows[hit].astype(np.int32))
+        self.locals.append(local[pair_terms[hit]].astype(np.int32))
+        self.counts.append(counts[hit].astype(np.int32))
 
     def result(self, dtype) -> tuple[dict[str, int], sp.csr_matrix] | None:
         if not self.terms:
             return None  # scikit-learn raises its own error for an empty vocabulary
         # numpy orders strings by code point, as Python's sorted() does
         order = np.argsort(np.array(self.terms))
-        column = np.empty(len(order), dtype=np.int64)
-        column[order] = np.arange(len(order))
+        column = np.empty(len(order), dtype=np.int32)
+        column[order] = np.arange(len(order), dtype=np.int32)
         vocabulary = dict(zip(map(self.terms.__getitem__, order.tolist()), range(len(order))))
         rows = np.concatenate(self.rows)
         columns = column[np.concatenate(self.locals)]
         counts = np.concatenate(self.counts)
+        self.rows, self.locals, self.counts = [], [], []
         order = np.lexsort((columns, rows))
         indptr = np.zeros(self.n_texts + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=self.n_texts), out=indptr[1:])

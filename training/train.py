@@ -161,6 +161,7 @@ def train_recipe(recipe_name: str | Path, data_dir: Path, out_dir: Path,
     held_out_threshold = classifier.threshold_
     refit = recipe.refit and (len(data.evaluation) or len(data.topics_validation))
     if refit:
+        del classifier  # measured: let its vocabularies go before the refit builds new ones
         policy, topics = data.everything()
         log.info("refitting on all %d policy and %d category headlines", len(policy), len(topics))
         classifier = fit_classifier(policy, topics, params)
