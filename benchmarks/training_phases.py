@@ -6,8 +6,9 @@ prints them as JSON: reading, normalising and de-duplicating the recipe's
 files and splitting them (``load_training_data``), fitting the feature
 union (TF-IDF vocabularies, ``model.vocabulary.fit_union``), the naive-Bayes
 topic prior (``TopicPrior.fit_folds``: one per fold and one on every
-category headline), the logistic regressions (``HeadlineClassifier._regressions``:
-one per fold and one on every policy row), scoring held-out data
+category headline), the logistic regressions (``HeadlineClassifier._regressions``,
+one call per fit: one regression per fold and one on every policy row, in
+parallel processes), scoring held-out data
 (``predict_proba`` on the policy set and the category validation split) and
 saving the artifact. What no timer covers (normalising the headlines in
 ``fit``, calibration, metrics, the manifest) is reported as ``other`` (no call count).
