@@ -313,9 +313,8 @@ def _throughput(throughput: dict) -> list[str]:
             + (f"{ft['tokenise_predict']['headlines_per_second']:,.0f}/s | "
                f"{ft['normalise_tokenise_predict']['headlines_per_second']:,.0f}/s | "
                if ft else "n/a | n/a | ") + f"{before} |")
-    lines += ["", "Time per batch by stage (ms) of the path that served (the compiled kernel, "
-              "model/_kernel.pyx, when it is built; else the numpy path, where up to 8 "
-              "headlines take the per-headline dict lookups):", ""]
+    lines += ["", "Time per batch by stage (ms), on the compiled kernel's path "
+              "(model/_kernel.pyx):", ""]
     sizes = list(throughput["model"]["by_batch"])
     stage_names = list(throughput["model"]["by_batch"][sizes[0]]["stages"])
     lines += ["| stage | " + " | ".join(f"{int(s):,}" for s in sizes) + " |",

@@ -51,63 +51,6 @@ def staged_medians(stages: Callable[[object], dict[str, float]], inputs: Sequenc
     return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
 
 
-def _current_stages(classifier, compiled, fast_features, cut, normalize_many):
-    """Stage timer of the current path: for a few headlines the per-headline
-    path (each block's ``small``), else each vectorised block in turn on one
-    shared batch."""
-    blocks = list(zip(_stage_names(compiled), compiled.blocks))
-
-    def small(batch: list[str]) -> dict[str, float]:
-        times = {}
-        started = time.perf_counter()
-        norm = normalize_many(batch)
-        times["normalisation"] = time.perf_counter() - started
-        started = time.perf_counter()
-        lowered = [text.lower() for text in norm]
-        for name, block in blocks:
-            block.small(norm, lowered)
-            times[name] = time.perf_counter() - started
-            started = time.perf_counter()
-        arrays = compiled.small_arrays(norm)
-        times["assemble"] = max(time.perf_counter() - started - sum(
-            times[name] for name, _ in blocks), 0.0)
-        started = time.perf_counter()
-        classifier.p_clickbait_from_arrays(arrays)
-        times["linear"] = time.perf_counter() - started
-        started = time.perf_counter()
-        for text in lowered:
-            cut(text)
-        times["segmentation (within vectorise_word)"] = time.perf_counter() - started
-        return times
-
-    def vectorised(batch: list[str]) -> dict[str, float]:
-        times = {}
-        started = time.perf_counter()
-        norm = normalize_many(batch)
-        times["normalisation"] = time.perf_counter() - started
-        shared = fast_features.Batch(norm)
-        parts = []
-        for name, block in blocks:
-            started = time.perf_counter()
-            parts.append(block.transform(shared))
-            times[name] = time.perf_counter() - started
-        started = time.perf_counter()
-        features = fast_features.sp.hstack(parts).tocsr()
-        times["assemble"] = time.perf_counter() - started
-        started = time.perf_counter()
-        classifier.p_clickbait_from_features(features)
-        times["linear"] = time.perf_counter() - started
-        joined = fast_features.Batch(norm).joined_lower
-        started = time.perf_counter()
-        cut(joined)
-        times["segmentation (within vectorise_word)"] = time.perf_counter() - started
-        return times
-
-    def stages(batch: list[str]) -> dict[str, float]:
-        return small(batch) if len(batch) <= fast_features.SMALL_BATCH else vectorised(batch)
-    return stages
-
-
 def _kernel_stages(classifier, cut, normalize_many):
     """Stage timer of the compiled kernel's path (model.kernel.log_odds)."""
     import numpy as np
@@ -137,12 +80,6 @@ def _kernel_stages(classifier, cut, normalize_many):
         times["calibration"] = time.perf_counter() - started
         return times
     return stages
-
-
-def _stage_names(compiled) -> list[str]:
-    """``vectorise_<part>`` for each block, named after the feature union's parts
-    (word, char, style, bait): the style and bait blocks are of one class."""
-    return [f"vectorise_{name}" for name in compiled.names]
 
 
 def _baseline_stages(classifier, normalize_many):
@@ -188,12 +125,12 @@ def measure_model(spec: dict, headlines: list[str]) -> dict:
 
         from model import kernel
 
+        if kernel.log_odds(classifier, headlines[:2]) is None:
+            raise RuntimeError("the compiled scoring kernel is not built: install with a C "
+                               "compiler (make bench does)")
         compiled = fast_features.compiled(classifier.features_)
-        cut = _cut_function(compiled.blocks[0].segmenter.backend)
-        if kernel.log_odds(classifier, headlines[:2]) is not None:
-            stages = _kernel_stages(classifier, cut, normalize_many)
-        else:  # the extension is not built: the vectorised numpy path
-            stages = _current_stages(classifier, compiled, fast_features, cut, normalize_many)
+        stages = _kernel_stages(classifier, _cut_function(compiled.blocks[0].segmenter.backend),
+                                normalize_many)
     else:
         stages = _baseline_stages(classifier, normalize_many)
     result = {"first_call_seconds": first_call, "by_batch": {}}
