@@ -17,7 +17,6 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 
 cimport cython
-from cython cimport view
 
 cdef extern from "Python.h":
     bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch) nogil  # str.isdecimal(), regex \d: category Nd
@@ -252,10 +251,10 @@ cdef class Kernel:
                                        columns, total)
                 elif self.order[b] == 2:
                     total = self._style(original, original_starts[t],
-                                        original_starts[t + 1] - 1, t, groups, total)
+                                        original_starts[t + 1] - 1, groups, total)
                 else:
-                    total = self._bait(lower, lower_starts[t], lower_starts[t + 1] - 1, t,
-                                       groups, total)
+                    total = self._bait(lower, lower_starts[t], lower_starts[t + 1] - 1, groups,
+                                       total)
             out[t] = total
 
     cdef double _word(self, int64_t* ids, int64_t start, int64_t end, int64_t* columns,
@@ -353,7 +352,7 @@ cdef class Kernel:
             total += <double>weight * self.weights[offset + columns[k]]
         return total
 
-    cdef double _style(self, const int64_t[::1] codes, int64_t start, int64_t end, int64_t t,
+    cdef double _style(self, const int64_t[::1] codes, int64_t start, int64_t end,
                        int64_t* groups, double total) noexcept nogil:
         # the literals are style_row's: ! ? … ... : 你 您, Latin A-Z a-z, Han U+4E00-U+9FFF
         cdef int64_t i, c, bangs = 0, questions = 0, latin = 0, han = 0
@@ -402,11 +401,10 @@ cdef class Kernel:
                 total += values[i] * self.weights[self.offsets[2] + i]
         return total
 
-    cdef double _bait(self, const int64_t[::1] codes, int64_t start, int64_t end, int64_t t,
+    cdef double _bait(self, const int64_t[::1] codes, int64_t start, int64_t end,
                       int64_t* groups, double total) noexcept nogil:
         cdef int64_t g, i, last, count
         cdef bint pair = False, vague = False
-        cdef double value
         for g in range(self.n_groups):
             groups[g] = 0
         self.bait_phrases.count(codes, start, end, groups)

@@ -24,7 +24,8 @@ import weakref
 import numpy as np
 
 from model import fast_features
-from model.bait_style import _CLASSIFIERS, _QUESTION_ENDS, _VAGUE_STARTS, _phrase_table
+from model.bait_style import (_CLASSIFIERS, _QUESTION_ENDS, _VAGUE_STARTS, PHRASE_GROUPS,
+                              _phrase_table)
 from model.fast_features import CharBlock, DenseBlock, WordBlock, _pack
 from model.textarrays import BMP, SEPARATOR
 from model.features import _QUOTES, BAIT_PHRASES, GOSSIP_TERMS, StyleFeatures, _cut_function
@@ -75,15 +76,23 @@ def _kernel_of(classifier) -> _Compiled | None:
     if _kernel is None:
         return None
     cached = _CACHE.get(classifier)
-    if cached is not None and (cached is False or (cached.coef is classifier.coef_
-                                                   and cached.intercept
-                                                   == classifier.intercept_[0])):
+    if _current(cached, classifier):
         return cached or None
     union = fast_features.compiled(classifier.features_)
     with _LOCK:
+        cached = _CACHE.get(classifier)  # another thread may have built it meanwhile
+        if _current(cached, classifier):
+            return cached or None
         built = _build(classifier, union) if union is not None else None
         _CACHE[classifier] = built if built is not None else False
     return built
+
+
+def _current(cached, classifier) -> bool:
+    """True if ``cached`` (a _Compiled, False for "the kernel does not apply", or
+    None) answers for the classifier's present weights."""
+    return cached is not None and (cached is False or (
+        cached.coef is classifier.coef_ and cached.intercept == classifier.intercept_[0]))
 
 
 def _build(classifier, union) -> _Compiled | None:
@@ -104,7 +113,8 @@ def _build(classifier, union) -> _Compiled | None:
         offsets.append(offset)
         blocks[kind] = block
         offset += width
-    if set(blocks) != {0, 1, 2, 3} or any(not phrase for phrase in _style_phrases()[0]):
+    style_phrases = _style_phrases()
+    if set(blocks) != {0, 1, 2, 3} or any(not phrase for phrase in style_phrases[0]):
         return None
     word, char = blocks[0], blocks[1]
     ordered = [0] * 4
@@ -127,8 +137,7 @@ def _build(classifier, union) -> _Compiled | None:
         word.vectorizer._tfidf.idf_.astype(np.float32),
         char.low, char.high, char.unigrams, _table(char.tables.get(2)),
         _table(char.tables.get(3)), char.closed, char.vectorizer._tfidf.idf_.astype(np.float32),
-        _phrases(*_style_phrases()), _phrases(*_bait_phrases()),
-        _phrase_table()[1].shape[1],
+        _phrases(*style_phrases), _phrases(*_bait_phrases()), len(PHRASE_GROUPS),
         _pairs(_VAGUE_STARTS), _codes(_QUESTION_ENDS), _codes(_CLASSIFIERS), _codes(_QUOTES))
     return _Compiled(classifier.coef_, float(classifier.intercept_[0]), tables,
                      word.segmenter.backend)

@@ -31,7 +31,7 @@ from pydantic_core import PydanticCustomError, core_schema
 from typing_extensions import TypeAliasType
 
 from model.classifier import LABELS as LABEL_VALUES  # the one definition of the names
-from service.config import RETRAIN_MODES
+from service.config import RETRAIN_MODES, parse_bool
 from service.stores.pools import POOLS
 from sidebar.filtering import MODES
 
@@ -170,8 +170,6 @@ def _query_integer(value: Any) -> int:
 
 
 def _query_bool(value: Any) -> bool:
-    from service.config import parse_bool
-
     try:
         return parse_bool(value)
     except ValueError:

@@ -34,6 +34,14 @@ def authenticate() -> str:
     return name
 
 
+def token_needed(view: Callable, settings) -> bool:
+    """Whether ``view`` asks for a token under ``settings`` (see :func:`token_required`)."""
+    if not getattr(view, "needs_token", False):
+        return False
+    setting = view.token_setting
+    return setting is None or bool(getattr(settings, setting))
+
+
 def token_required(view: Callable | None = None, *, setting: str | None = None) -> Callable:
     """Decorator: the view needs a valid bearer token (always, or only when the
     boolean setting named ``setting`` is true)."""
@@ -42,11 +50,11 @@ def token_required(view: Callable | None = None, *, setting: str | None = None) 
         def wrapper(*args, **kwargs):
             from service.state import get_state
 
-            if setting is None or getattr(get_state().settings, setting):
+            if token_needed(wrapper, get_state().settings):
                 authenticate()
             return function(*args, **kwargs)
 
-        wrapper.needs_token, wrapper.token_setting = True, setting  # for service.views.spec
+        wrapper.needs_token, wrapper.token_setting = True, setting  # read by token_needed
         return wrapper
 
     return decorate(view) if view is not None else decorate

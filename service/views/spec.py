@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, request
@@ -24,6 +24,7 @@ from pydantic.json_schema import models_json_schema
 
 from service import schemas
 from service.config import Settings
+from service.views.auth import token_needed
 from service.views.validation import json_body, validated
 
 REF = "#/components/schemas/{model}"
@@ -67,7 +68,6 @@ class Endpoint:
     query: type[BaseModel] | None = None
     errors: Any = ()
     content: dict[str, Any] | None = None
-    models: list[type[BaseModel]] = field(default_factory=list)
 
 
 def endpoint(summary: str, *, operation_id: str, responses: dict[int, Any],
@@ -105,7 +105,7 @@ def build_document(app: Flask, settings: Settings) -> dict:
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(
-                spec, rule.arguments, _token_needed(view, settings))
+                spec, rule.arguments, token_needed(view, settings))
         bodies |= {spec.body, *_models(spec.content)} - {None}
         answers |= {model for answer in spec.responses.values() for model in _models(answer)}
     answers.add(schemas.Error)
@@ -119,13 +119,6 @@ def build_document(app: Flask, settings: Settings) -> dict:
 
 def _name(model: type) -> str:
     return model.__name__
-
-
-def _token_needed(view: Callable, settings: Settings) -> bool:
-    if not getattr(view, "needs_token", False):
-        return False
-    setting = getattr(view, "token_setting", None)
-    return setting is None or bool(getattr(settings, setting))
 
 
 def _operation(spec: Endpoint, path_arguments, token: bool) -> dict:

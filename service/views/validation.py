@@ -29,11 +29,6 @@ def json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-def wrong_type(field: str, expected: str, value: Any) -> ApiError:
-    return ApiError(400, "invalid_type", f"{field} must be {expected}, not {json_type(value)}",
-                    field=field)
-
-
 def invalid_value(field: str, message: str) -> ApiError:
     return ApiError(422, "invalid_value", f"{field} {message}", field=field)
 
