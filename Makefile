@@ -6,10 +6,13 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 # Debian packages the suite and the benchmarks drive: wrk (HTTP load, loopback
 # only), chromium + chromium-driver (sieve.js in a real browser), strace (the
-# label-durability test traces a worker's fsyncs). Installed when missing.
-SYSTEM_PACKAGES := wrk chromium chromium-driver strace
+# label-durability test traces a worker's fsyncs), postgresql (the stores and
+# the two-instance tests start their own server with initdb, on loopback).
+# Installed when missing.
+SYSTEM_PACKAGES := wrk chromium chromium-driver strace postgresql
 SYSTEM := command -v wrk >/dev/null && [ -x /usr/bin/chromium ] && \
-	[ -x /usr/bin/chromedriver ] && command -v strace >/dev/null || \
+	[ -x /usr/bin/chromedriver ] && command -v strace >/dev/null && \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	$(SYSTEM_PACKAGES))
 

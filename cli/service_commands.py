@@ -10,6 +10,9 @@ from service.config import settings_help
 
 HOME_HELP = "state directory (default: $HEADLINE_SIEVE_HOME, else ./var)"
 CONFIG_HELP = "TOML settings file (default: $HEADLINE_SIEVE_CONFIG)"
+DATABASE_HELP = ("sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB (default: "
+                 "$HEADLINE_SIEVE_DATABASE_URL, else HOME/labels.sqlite3)")
+REGISTRY_HELP = "model registry directory (default: $HEADLINE_SIEVE_REGISTRY, else HOME/models)"
 
 
 def register(subparsers) -> None:
@@ -18,6 +21,8 @@ def register(subparsers) -> None:
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("--home", type=Path, help=HOME_HELP)
     serve.add_argument("--config", type=Path, help=CONFIG_HELP)
+    serve.add_argument("--database-url", help=DATABASE_HELP)
+    serve.add_argument("--registry", type=Path, help=REGISTRY_HELP)
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="TCP port (default 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (default 2)")
@@ -34,17 +39,20 @@ def register(subparsers) -> None:
                             (listing, run_token_list)):
         parser.add_argument("--home", type=Path, help=HOME_HELP)
         parser.add_argument("--config", type=Path, help=CONFIG_HELP)
+        parser.add_argument("--database-url", help=DATABASE_HELP)
         parser.set_defaults(handler=handler)
 
 
 def _settings(args: argparse.Namespace, **flags):
     from service.config import load_settings
 
-    return load_settings({"home": args.home, **flags}, config_file=args.config)
+    return load_settings({"home": args.home, "database_url": args.database_url, **flags},
+                         config_file=args.config)
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    settings = _settings(args, host=args.host, port=args.port, workers=args.workers)
+    settings = _settings(args, host=args.host, port=args.port, workers=args.workers,
+                         registry=args.registry)
     from service.server import serve  # after settings: no metrics library imported yet
 
     serve(settings)
@@ -54,7 +62,8 @@ def run_serve(args: argparse.Namespace) -> int:
 def _tokens(args: argparse.Namespace):
     from service.stores.tokens import TokenStore
 
-    return TokenStore(_settings(args).home)
+    settings = _settings(args)
+    return TokenStore(settings.open_database(), settings.home)
 
 
 def run_token_create(args: argparse.Namespace) -> int:

@@ -42,6 +42,8 @@ class Settings:
     """Every setting of the service (see docs/service.md for the table)."""
 
     home: Path = HOME_DEFAULT
+    database_url: str = ""
+    registry: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
@@ -56,6 +58,7 @@ class Settings:
     retrain_mode: str = "auto"
     label_weight: float = 3.0
     keep_versions: int = 5
+    job_heartbeat_timeout: float = 300.0
     store_scored: bool = False
     recipe: str = "default"
     data_dir: Path | None = None
@@ -75,13 +78,30 @@ class Settings:
 
         return data_dir(self.data_dir)
 
+    def resolved_registry(self) -> Path:
+        """The model registry directory: the ``registry`` setting, else ``home/models``."""
+        return self.registry if self.registry is not None else self.home / "models"
+
+    def open_database(self):
+        """The :class:`service.stores.database.Database` of ``database_url``
+        (empty: ``home/labels.sqlite3``); connects on first use."""
+        from service.stores.database import open_database
+
+        return open_database(self.database_url, self.home)
+
 
 # Setting name -> environment variable; FIELDS: setting name -> description (docs table).
 ENV_NAMES = {f.name: ENV_PREFIX + f.name.upper() for f in dataclasses.fields(Settings)}
 ENV_NAMES["data_dir"] = "HEADLINE_SIEVE_DATA"
 
 FIELDS: dict[str, str] = {
-    "home": "State directory: label store, model registry, tokens, metrics files.",
+    "home": "State directory of this instance: the SQLite database and the model registry "
+            "unless `database_url` and `registry` put them elsewhere, and the pools.",
+    "database_url": "Where labels (with history), tokens (hashed) and jobs live: "
+                    "`sqlite:///PATH` or `postgresql://USER:PASSWORD@HOST:PORT/DB`; "
+                    "instances sharing one PostgreSQL database share them.",
+    "registry": "Model registry directory (versions and the active pointer); instances "
+                "sharing one directory serve the same active model.",
     "host": "Address `serve` binds to.",
     "port": "TCP port `serve` listens on.",
     "workers": "gunicorn worker processes.",
@@ -104,6 +124,8 @@ FIELDS: dict[str, str] = {
                     "recipe when retraining with corpora.",
     "keep_versions": "Model versions kept besides the active and pinned ones: the newest "
                      "N; older ones are deleted after each retrain or activation.",
+    "job_heartbeat_timeout": "Seconds without a heartbeat after which a retraining job is "
+                             "dead (its host is gone) and another may start.",
     "store_scored": "`true`: keep the last 10,000 headlines sent to `/v1/score` as a pool "
                     "for the labelling page; `false` (default): scored text is not stored.",
     "recipe": "Recipe of the base corpora when retraining with corpora.",
@@ -115,7 +137,9 @@ FIELDS: dict[str, str] = {
     "log_level": "Level of the service's log on stderr (DEBUG, INFO, WARNING, ERROR).",
 }
 
-_DEFAULTS_SHOWN = {"home": "./var", "data_dir": "../shared/datasets", "cors_origins": "(none)"}
+_DEFAULTS_SHOWN = {"home": "./var", "data_dir": "../shared/datasets", "cors_origins": "(none)",
+                   "database_url": "sqlite:///<home>/labels.sqlite3",
+                   "registry": "<home>/models"}
 
 
 def settings_table() -> list[tuple[str, str, str, str]]:
@@ -176,7 +200,7 @@ def _coerce(name: str, value: Any, where: str) -> Any:
     """Convert ``value`` (from TOML, env or a caller) to the type of setting ``name``."""
     default = _field_types()[name]
     try:
-        if name in ("home", "data_dir"):
+        if name in ("home", "data_dir", "registry"):
             return None if value in (None, "") else Path(value).expanduser()
         if isinstance(default, bool):
             if isinstance(value, bool):
@@ -193,6 +217,10 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         if isinstance(default, tuple):
             items = value.split(",") if isinstance(value, str) else list(value)
             return tuple(str(item).strip() for item in items if str(item).strip())
+        if name == "database_url":
+            from service.stores.database import check_url
+
+            return check_url(str(value).strip())
         return str(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: invalid value {value!r} for {name} ({exc})") from None
@@ -202,6 +230,8 @@ def _validate(settings: Settings) -> Settings:
     for name in _POSITIVE_INTS:
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name} must be a positive integer, not {getattr(settings, name)}")
+    if not settings.job_heartbeat_timeout >= 3 * 5.0:
+        raise ConfigError("job_heartbeat_timeout must be at least 15 seconds (three heartbeats)")
     if not 0.0 <= settings.promotion_tolerance <= 1.0:
         raise ConfigError("promotion_tolerance must be between 0 and 1")
     if not 0.0 < settings.label_weight <= 1000.0:
@@ -254,6 +284,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         if value is not None:
             values[name] = _coerce(name, value, "argument")
     values["home"] = Path(values.get("home") or HOME_DEFAULT).expanduser().resolve()
+    if values.get("registry") is not None:
+        values["registry"] = Path(values["registry"]).resolve()
     return _validate(Settings(**values))
 
 

@@ -23,7 +23,7 @@ import sys
 import threading
 
 from service.config import settings_from_json
-from service.stores.jobs import HEARTBEAT_SECONDS, JobStore
+from service.stores.jobs import HEARTBEAT_SECONDS, SETTINGS_ENV, JobStore
 from service.stores.storage import storage_problem
 
 log = logging.getLogger("service.retrain_worker")
@@ -53,7 +53,7 @@ def _heartbeat(jobs: JobStore, job_id: str, stop: threading.Event) -> None:
 
 def run_job(settings, job_id: str) -> bool:
     """Run job ``job_id`` in this process; True if it succeeded."""
-    jobs = JobStore(settings.home)
+    jobs = JobStore(settings.open_database(), settings.job_heartbeat_timeout)
     jobs.start(job_id, os.getpid())
     stop = threading.Event()
     threading.Thread(target=_heartbeat, args=(jobs, job_id, stop), daemon=True).start()
@@ -94,9 +94,10 @@ def _failure(job_id: str, exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m service.retrain_worker")
     parser.add_argument("--job", required=True)
-    parser.add_argument("--settings", required=True, help="Settings.to_json() of the server")
     args = parser.parse_args(argv)
-    settings = settings_from_json(args.settings)
+    if SETTINGS_ENV not in os.environ:
+        parser.error(f"{SETTINGS_ENV} must hold the server's settings (Settings.to_json())")
+    settings = settings_from_json(os.environ[SETTINGS_ENV])
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format=f"%(levelname)s retrain[{args.job}] %(name)s: %(message)s")
     return 0 if run_job(settings, args.job) else 1

@@ -21,7 +21,7 @@ from model.classifier import HeadlineClassifier
 from model.scoring import Model
 from service.config import Settings
 from service.stores.labels import LabelStore
-from service.stores.registry import ActiveChanged, Registry
+from service.stores.registry import ActiveChanged, open_registry
 from training.evaluation import evaluate
 from training.retraining import Labelled, fit_candidate, quality_gate, split_labels
 
@@ -90,12 +90,11 @@ def retrain(settings: Settings, job_id: str, progress: Progress,
     """
     checkpoint = checkpoint or (lambda phase: None)
     started = time.perf_counter()
-    registry = Registry(settings.home, checkpoint=checkpoint,
-                        keep_versions=settings.keep_versions)
+    registry = open_registry(settings, checkpoint=checkpoint)
     progress("loading the active model and the labels", 0.05)
     index = registry.read()
     active = registry.load(index.active, index)
-    rows = LabelStore(settings.home).current()
+    rows = LabelStore(settings.open_database()).current()
     if not rows:
         raise RetrainError("no labels yet: send some with POST /v1/labels, then retrain")
     train, holdout = split_labels(rows, settings.holdout_fraction)

@@ -96,18 +96,24 @@ def serve(settings: Settings) -> None:
 
 def _prepare_home(settings: Settings) -> str:
     """Registry, database schemas and dead jobs, before any worker starts; the
-    active version."""
+    active version. A registry that cannot be written, a database that cannot
+    be reached or migrated: one clear error, and no worker starts."""
+    from service.state import tolerating_storage
     from service.stores.jobs import JobStore
     from service.stores.labels import LabelStore
-    from service.stores.registry import Registry
-    from service.state import tolerating_storage
+    from service.stores.registry import open_registry
     from service.stores.tokens import TokenStore
 
-    version = Registry(settings.home).ensure_initialized().active
-    jobs = JobStore(settings.home)
-    LabelStore(settings.home)
-    TokenStore(settings.home)
+    registry = open_registry(settings)
+    registry.check_writable()
+    version = registry.ensure_initialized().active
+    database = settings.open_database()
+    log.info("database %s, model registry %s", database.describe(), registry.root)
+    jobs = JobStore(database, settings.job_heartbeat_timeout)
+    LabelStore(database)
+    TokenStore(database, settings.home)
     tolerating_storage(lambda: _report_reaped(jobs.reap()), True, "marking dead jobs failed")
+    database.close()  # the workers open their own after the fork
     return version
 
 

@@ -2,13 +2,13 @@
 
 Created by :func:`service.app.create_app` and kept in
 ``app.extensions["headline_sieve"]``, so two apps (two tests, or two
-simulated workers) never share anything but the files in their home.
+simulated workers) never share anything but their database, registry and
+home directory.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,11 +16,12 @@ from flask import current_app
 
 from service.active_model import ActiveModel
 from service.config import Settings
+from service.metrics import ServiceMetrics, StateCollector
+from service.stores.database import Database, DatabaseUnreachable
 from service.stores.jobs import JobStore
 from service.stores.labels import LabelStore
-from service.metrics import ServiceMetrics, StateCollector
 from service.stores.pools import PoolStore
-from service.stores.registry import Registry
+from service.stores.registry import Registry, open_registry
 from service.stores.storage import storage_problem
 from service.stores.tokens import TokenStore
 
@@ -31,6 +32,7 @@ EXTENSION = "headline_sieve"
 @dataclass
 class ServiceState:
     settings: Settings
+    database: Database
     registry: Registry
     models: ActiveModel
     labels: LabelStore
@@ -41,22 +43,40 @@ class ServiceState:
 
     @classmethod
     def open(cls, settings: Settings) -> "ServiceState":
-        """Open (and on first use create) every store under ``settings.home``.
+        """Open (and on first use create) the database, the registry and the
+        pools of ``settings``.
 
-        On a home directory that exists but is full or read-only now, the
-        housekeeping writes (stale temporaries, dead jobs) are skipped with a
-        warning, so that a worker started meanwhile still boots and scores.
+        On a home directory or registry that exists but is full or read-only
+        now, the housekeeping writes (stale temporaries, dead jobs) are
+        skipped with a warning, so that a worker started meanwhile still boots
+        and scores.
         """
         settings.home.mkdir(parents=True, exist_ok=True)
-        registry = Registry(settings.home, keep_versions=settings.keep_versions)
+        registry = open_registry(settings)
         tolerating_storage(registry.ensure_initialized, registry.index_path.exists(),
                            "model registry housekeeping")
-        jobs = JobStore(settings.home)
+        database = settings.open_database()
+        jobs, labels, tokens = _open_stores(settings, database)
         tolerating_storage(jobs.reap, True, "marking dead retraining jobs failed")
-        labels = LabelStore(settings.home)
         metrics = ServiceMetrics(StateCollector(registry, labels, jobs))
-        return cls(settings, registry, ActiveModel(registry), labels, jobs,
-                   TokenStore(settings.home), metrics, PoolStore(settings.home))
+        return cls(settings, database, registry, ActiveModel(registry), labels, jobs,
+                   tokens, metrics, PoolStore(settings.home))
+
+
+def _open_stores(settings: Settings, database: Database):
+    """The job, label and token stores, their tables created or migrated. A
+    worker that starts while the database server is down (the master checked
+    it at start) still boots: it scores, and answers 503 where it needs the
+    database until the server is back."""
+    def stores(prepare: bool):
+        return (JobStore(database, settings.job_heartbeat_timeout, prepare=prepare),
+                LabelStore(database, prepare=prepare),
+                TokenStore(database, settings.home, prepare=prepare))
+    try:
+        return stores(prepare=True)
+    except DatabaseUnreachable as exc:
+        log.error("%s; scoring goes on, what needs the database answers 503", exc)
+        return stores(prepare=False)
 
 
 def tolerating_storage(step: Callable[[], object], skippable: bool, what: str) -> None:
@@ -64,7 +84,7 @@ def tolerating_storage(step: Callable[[], object], skippable: bool, what: str) -
     read-only, log a warning instead of failing."""
     try:
         step()
-    except (sqlite3.OperationalError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - only storage failures are skipped
         if not skippable or storage_problem(exc) is None:
             raise
         log.warning("%s skipped: the home directory cannot be written now (%s)", what, exc)

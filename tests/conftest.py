@@ -182,3 +182,38 @@ def browser(tmp_path_factory):
         yield driver
     finally:
         driver.quit()
+
+
+# -- the database: SQLite and a real PostgreSQL server ------------------------------
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of this test session (tests/postgres_server.py)."""
+    from postgres_server import start_postgres
+
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    import secrets
+
+    return postgres.create_database(f"test_{secrets.token_hex(6)}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """Each store test runs twice: on a SQLite file and on PostgreSQL."""
+    from service.stores.database import open_database
+
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
+    db = open_database(url, tmp_path)
+    try:
+        yield db
+    finally:
+        db.close()

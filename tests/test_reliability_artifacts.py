@@ -46,7 +46,7 @@ def plant_pickle(path: Path, marker: Path) -> str:
 
 def add_candidates(home: Path, bundled_model, n: int) -> list[str]:
     """``n`` genuine candidate versions (label-adapted copies of the bundled model)."""
-    registry = Registry(home)
+    registry = Registry(home / "models")
     registry.ensure_initialized()
     estimator = adapt_to_labels(bundled_model.classifier, [HEADLINES[0]], [1])
     versions = []
@@ -93,7 +93,7 @@ def test_corrupt_artifacts_are_refused_and_the_good_model_keeps_serving(
     damage = {truncated: truncate, flipped: flip_byte, edited: edit_manifest}
     refused, scored = 0, 0
     with service_helpers.server_process(home) as server:
-        index_before = (home / "registry.json").read_bytes()
+        index_before = (home / "models" / "registry.json").read_bytes()
         for version, corrupt in damage.items():
             corrupt(home / "models" / version)
             response = requests.post(f"{server.base}/v1/models/{version}/activate",
@@ -106,14 +106,14 @@ def test_corrupt_artifacts_are_refused_and_the_good_model_keeps_serving(
             for _ in range(4):  # both workers
                 assert scored_model(server.base) == bundled_model.version
                 scored += 1
-        assert (home / "registry.json").read_bytes() == index_before
+        assert (home / "models" / "registry.json").read_bytes() == index_before
         listing = requests.get(f"{server.base}/v1/models", timeout=10).json()
         problems = {m["version"]: m.get("problem", "") for m in listing["models"]}
         assert "was edited" in problems[edited]  # the listing flags the edited manifest
 
         # The index flipped by hand (not over HTTP) to a corrupt version: every
         # worker refuses to load it, says why, and keeps the good model.
-        Registry(home).activate(flipped)
+        Registry(home / "models").activate(flipped)
         for _ in range(6):
             assert scored_model(server.base) == bundled_model.version
             scored += 1

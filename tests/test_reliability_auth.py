@@ -112,7 +112,7 @@ def test_tokens_refused_timing_attribution_and_no_token_in_logs(tmp_path, servic
         log = server.log_text()
 
     secrets = seen_tokens | {hashlib.sha256(t.encode()).hexdigest() for t in seen_tokens}
-    stores = (home / "labels.sqlite3").read_bytes() + (home / "tokens.sqlite3").read_bytes()
+    stores = b"".join(path.read_bytes() for path in home.glob("*.sqlite3*"))
     for secret in secrets:
         assert secret not in log
         assert all(secret not in line for line in command_lines)

@@ -98,7 +98,7 @@ def wait_stopped(server) -> psutil.Process:
 
 
 def registry_index(home: Path) -> dict:
-    return json.loads((home / "registry.json").read_text(encoding="utf-8"))
+    return json.loads((home / "models" / "registry.json").read_text(encoding="utf-8"))
 
 
 def assert_registry_consistent(home: Path) -> dict:
@@ -111,7 +111,7 @@ def assert_registry_consistent(home: Path) -> dict:
         if "manifest_sha256" in entry:
             assert sha256_file(directory / MANIFEST_FILE) == entry["manifest_sha256"], version
     assert not list((home / "models").glob(".tmp-*"))
-    assert not list(home.glob(".registry.json.*"))
+    assert not list((home / "models").glob(".registry.json.*"))
     return index
 
 
@@ -130,7 +130,7 @@ def phase_evidence(home: Path, phase: str, pid: int, active_before: str) -> str 
     new = [v for v, e in index["versions"].items() if e.get("status") == "candidate"
            and v != active_before]
     if phase == "promoting":
-        assert (home / f".registry.json.{pid}.tmp").is_file()  # the flipped index, unrenamed
+        assert (home / "models" / f".registry.json.{pid}.tmp").is_file()  # the flipped index, unrenamed
         assert index["active"] == active_before
         return new[-1]
     assert index["active"] != active_before  # promoted: the pointer has flipped

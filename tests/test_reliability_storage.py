@@ -113,7 +113,7 @@ def read_only(home: Path) -> Iterator[str]:
 # -- helpers -------------------------------------------------------------------------
 
 def add_candidate(home: Path, bundled_model) -> str:
-    registry = Registry(home)
+    registry = Registry(home / "models")
     registry.ensure_initialized()
     estimator = adapt_to_labels(bundled_model.classifier, ["国务院召开常务会议"], [1])
     version = new_version_id("adapted")
@@ -134,7 +134,7 @@ def error_code(response) -> str:
 
 def snapshot(home: Path) -> tuple[bytes, list[str], list[str]]:
     """Registry index bytes, model directories, temporary files in the home."""
-    return ((home / "registry.json").read_bytes(),
+    return ((home / "models" / "registry.json").read_bytes(),
             sorted(p.name for p in (home / "models").iterdir()),
             sorted(str(p) for p in home.rglob("*.tmp*")))
 

@@ -375,6 +375,6 @@ def test_cors_only_for_configured_origins(service_home, service_helpers):
 
 def test_an_internal_error_is_json_without_a_traceback(service_home, service_helpers):
     app = create_app(service_helpers.settings(service_home))
-    (service_home / "registry.json").write_text("{ not json", encoding="utf-8")
+    (service_home / "models" / "registry.json").write_text("{ not json", encoding="utf-8")
     error = error_of(app.test_client().get("/v1/models"), 500, "internal_error")
     assert "JSONDecodeError" not in error["message"]

@@ -26,7 +26,7 @@ def add_adapted(registry: Registry, bundled_model, headline="国务院召开常�
 
 
 def test_first_start_registers_the_bundled_model(service_home, bundled_model):
-    index = Registry(service_home).ensure_initialized()
+    index = Registry(service_home / "models").ensure_initialized()
     assert index.active == bundled_model.version
     entry = index.versions[bundled_model.version]
     assert entry["status"] == "active" and entry["kind"] == "bundled"
@@ -34,11 +34,11 @@ def test_first_start_registers_the_bundled_model(service_home, bundled_model):
     copied = service_home / "models" / bundled_model.version / "model.joblib"
     assert copied.read_bytes() == (BUNDLED_MODEL_DIR / "model.joblib").read_bytes()
     # A second start changes nothing.
-    assert Registry(service_home).ensure_initialized().versions == index.versions
+    assert Registry(service_home / "models").ensure_initialized().versions == index.versions
 
 
 def test_activation_is_atomic_and_keeps_statuses(service_home, bundled_model):
-    registry = Registry(service_home)
+    registry = Registry(service_home / "models")
     registry.ensure_initialized()
     version = add_adapted(registry, bundled_model)
     assert registry.read().active == bundled_model.version
@@ -46,8 +46,8 @@ def test_activation_is_atomic_and_keeps_statuses(service_home, bundled_model):
     assert previous == bundled_model.version and index.active == version
     assert index.versions[version]["status"] == "active"
     assert index.versions[previous]["status"] == "retired"
-    assert json.loads((service_home / "registry.json").read_text())["active"] == version
-    assert not list(service_home.glob(".registry.json.*"))  # no temporary file left
+    assert json.loads((service_home / "models" / "registry.json").read_text())["active"] == version
+    assert not list((service_home / "models").glob(".registry.json.*"))  # no temporary file left
     with pytest.raises(ActiveChanged):
         registry.activate(previous, expected_active="someone-else")
     with pytest.raises(RegistryError, match="GET /v1/models"):
@@ -115,20 +115,20 @@ def test_a_directory_not_in_the_index_is_never_loaded(service_home, service_help
 
 
 def test_leftovers_of_interrupted_writes_are_removed_at_start(service_home, bundled_model):
-    registry = Registry(service_home)
+    registry = Registry(service_home / "models")
     registry.ensure_initialized()
     dead = service_home / "models" / ".tmp-999999999-adapted-x"
     alive = service_home / "models" / f".tmp-{os.getpid()}-adapted-y"
     for path in (dead, alive):
         shutil.copytree(BUNDLED_MODEL_DIR, path)
-    Registry(service_home).ensure_initialized()
+    Registry(service_home / "models").ensure_initialized()
     assert not dead.exists() and alive.exists()  # a live writer's directory is left alone
     assert set(registry.read().versions) == {bundled_model.version}
 
 
 def test_a_newly_installed_bundled_model_becomes_a_candidate(service_home, tmp_path,
                                                               bundled_model):
-    registry = Registry(service_home)
+    registry = Registry(service_home / "models")
     registry.ensure_initialized()
     upgraded = tmp_path / "bundled-2"
     shutil.copytree(BUNDLED_MODEL_DIR, upgraded)
@@ -148,7 +148,7 @@ def test_retention_keeps_active_pinned_bundled_and_the_newest(tmp_path, bundled_
     from model.adaptation import adapt_to_labels
     from model.artifacts import new_version_id
 
-    registry = Registry(tmp_path, keep_versions=2)
+    registry = Registry(tmp_path / "models", keep_versions=2)
     registry.ensure_initialized()
     estimator = adapt_to_labels(bundled_model.classifier, ["国务院召开常务会议"], [1])
     versions = []
@@ -161,17 +161,18 @@ def test_retention_keeps_active_pinned_bundled_and_the_newest(tmp_path, bundled_
     index = registry.read()
     kept = set(index.versions) - {index.active}
     assert kept == {versions[1], versions[4], versions[5]}
-    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == sorted(index.versions)
+    assert sorted(p.name for p in (tmp_path / "models").iterdir() if p.is_dir()) == sorted(
+        index.versions)
 
 
 def test_an_orphaned_version_directory_is_removed_at_start(tmp_path, caplog):
-    registry = Registry(tmp_path)
+    registry = Registry(tmp_path / "models")
     registry.ensure_initialized()
     orphan = tmp_path / "models" / "adapted-20260101T000000-abcdef"
     orphan.mkdir()
     (orphan / "model.joblib").write_bytes(b"half written")
     with caplog.at_level("WARNING"):
-        Registry(tmp_path).ensure_initialized()
+        Registry(tmp_path / "models").ensure_initialized()
     assert not orphan.exists()
     assert "does not list" in caplog.text
 
@@ -179,7 +180,7 @@ def test_an_orphaned_version_directory_is_removed_at_start(tmp_path, caplog):
 def test_a_rejected_version_cannot_be_activated(tmp_path, bundled_model):
     from model.adaptation import adapt_to_labels
 
-    registry = Registry(tmp_path)
+    registry = Registry(tmp_path / "models")
     registry.ensure_initialized()
     estimator = adapt_to_labels(bundled_model.classifier, ["国务院召开常务会议"], [1])
     registry.add(estimator, {"version": "adapted-rejected", "threshold": 0.5},

@@ -11,6 +11,7 @@ import pytest
 
 from model.normalize import normalize
 from service.app import create_app
+from service.stores.database import SQLITE_FILE, SQLiteDatabase
 from service.stores.jobs import JobStore
 from service.stores.labels import LabelStore, NewLabel
 from service.stores.registry import Registry
@@ -22,12 +23,12 @@ JOB_DEADLINE_SECONDS = 120  # only so that a broken job cannot hang the suite
 
 
 def store_labels(home, pairs) -> None:
-    LabelStore(home).add([NewLabel(h, normalize(h), "clickbait" if y else "substantive", "test")
+    LabelStore(SQLiteDatabase(home / SQLITE_FILE)).add([NewLabel(h, normalize(h), "clickbait" if y else "substantive", "test")
                           for h, y in pairs], token="editor")
 
 
 def run(settings) -> dict:
-    jobs = JobStore(settings.home)
+    jobs = JobStore(settings.open_database())
     job_id = jobs.create(settings.retrain_mode, "editor")
     run_job(settings, job_id)
     return jobs.get(job_id)
@@ -36,7 +37,7 @@ def run(settings) -> dict:
 def test_labels_only_candidate_is_promoted_and_learns_the_labels(
         service_home, service_helpers, bundled_model, policy_rows):
     settings = service_helpers.settings(service_home)
-    Registry(service_home).ensure_initialized()
+    Registry(service_home / "models").ensure_initialized()
     train, holdout = service_helpers.pick_corrections(bundled_model, policy_rows, 12, 24)
     store_labels(service_home, train + holdout)
 
@@ -51,7 +52,7 @@ def test_labels_only_candidate_is_promoted_and_learns_the_labels(
     assert low <= gate["roc_auc"]["difference"] <= high
     assert job["active_version"] == bundled_model.version
 
-    registry = Registry(service_home)
+    registry = Registry(service_home / "models")
     index = registry.read()
     assert index.active == job["version"]
     assert index.versions[job["version"]]["status"] == "active"
@@ -66,7 +67,7 @@ def test_a_candidate_worse_on_held_out_labels_is_rejected_and_kept(
         service_home, service_helpers, bundled_model, policy_rows):
     """Training labels that contradict near copies of held-out labels make a worse model."""
     settings = service_helpers.settings(service_home)
-    Registry(service_home).ensure_initialized()
+    Registry(service_home / "models").ensure_initialized()
     _, holdout = service_helpers.pick_corrections(bundled_model, policy_rows, 0, 24)
     contradictions = []
     for headline, y in holdout:
@@ -81,7 +82,7 @@ def test_a_candidate_worse_on_held_out_labels_is_rejected_and_kept(
     assert job["disagreements"] and all(d["label"] in ("clickbait", "substantive")
                                         for d in job["disagreements"])
     assert job["candidate_metrics"]["roc_auc"] < job["active_metrics"]["roc_auc"]
-    index = Registry(service_home).read()
+    index = Registry(service_home / "models").read()
     assert index.active == bundled_model.version  # unchanged
     assert index.versions[job["version"]]["status"] == "rejected"
     assert index.versions[job["version"]]["reason"] == job["reason"]
@@ -89,7 +90,7 @@ def test_a_candidate_worse_on_held_out_labels_is_rejected_and_kept(
 
 def test_without_usable_labels_the_job_fails_with_advice(service_home, service_helpers):
     settings = service_helpers.settings(service_home)
-    Registry(service_home).ensure_initialized()
+    Registry(service_home / "models").ensure_initialized()
     job = run(settings)
     assert job["state"] == "failed" and "POST /v1/labels" in job["error"]
 
@@ -97,7 +98,7 @@ def test_without_usable_labels_the_job_fails_with_advice(service_home, service_h
     store_labels(service_home, [(held_out, 1)])
     job = run(settings)
     assert job["state"] == "failed" and "send more labels" in job["error"]
-    assert len(Registry(service_home).read().versions) == 1
+    assert len(Registry(service_home / "models").read().versions) == 1
 
 
 SMALL_RECIPE = """
@@ -124,7 +125,7 @@ def test_corpora_and_labels_retrain_in_corpora_mode(service_home, tmp_path, serv
     settings = service_helpers.settings(service_home, retrain_mode="auto", recipe=str(recipe),
                                         data_dir=service_helpers.corpora_dir(),
                                         promotion_tolerance=1.0)
-    Registry(service_home).ensure_initialized()
+    Registry(service_home / "models").ensure_initialized()
     train, holdout = service_helpers.pick_corrections(bundled_model, policy_rows, 10, 4)
     store_labels(service_home, train + holdout)
 
@@ -135,7 +136,7 @@ def test_corpora_and_labels_retrain_in_corpora_mode(service_home, tmp_path, serv
     assert job["active_metrics"]["n"] == job["candidate_metrics"]["n"] == 4
     assert job["decision"] == "undecided" and "not enough held-out labels" in job["reason"]
     assert "(n = 4" in job["reason"]
-    registry = Registry(service_home)
+    registry = Registry(service_home / "models")
     assert registry.read().versions[job["version"]]["status"] == "candidate"
     manifest = registry.manifest(job["version"])
     assert manifest["kind"] == "retrained" and manifest["recipe"]["name"] == "small"
@@ -152,7 +153,7 @@ def test_a_killed_job_leaves_the_registry_as_it_was(service_home, service_helper
     state = app.extensions[EXTENSION]
     token = state.tokens.create("editor")
     store_labels(service_home, [("国务院召开常务会议部署经济工作", 1)])
-    index_before = (service_home / "registry.json").read_bytes()
+    index_before = (service_home / "models" / "registry.json").read_bytes()
     models_before = sorted(p.name for p in (service_home / "models").iterdir())
 
     client = app.test_client()
@@ -174,7 +175,7 @@ def test_a_killed_job_leaves_the_registry_as_it_was(service_home, service_helper
     restarted = create_app(settings)  # a new start notices the dead job
     job = restarted.test_client().get(f"/v1/jobs/{job_id}").json
     assert job["state"] == "failed" and "ended without reporting" in job["error"]
-    assert (service_home / "registry.json").read_bytes() == index_before
+    assert (service_home / "models" / "registry.json").read_bytes() == index_before
     assert sorted(p.name for p in (service_home / "models").iterdir()) == models_before
     again = client.post("/v1/retrain", json={"mode": "labels"},
                         headers={"Authorization": f"Bearer {token}"})

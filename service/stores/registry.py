@@ -1,10 +1,11 @@
 """The model registry: every model version the service knows, and which one is active.
 
-Layout under the home directory::
+Layout of the registry directory (the ``registry`` setting, default
+``home/models``; several instances may share one, on a network filesystem)::
 
-    models/<version>/model.joblib, manifest.json   one directory per version
-    registry.json                                   the index (below)
-    registry.lock                                   flock for writers
+    <version>/model.joblib, manifest.json   one directory per version
+    registry.json                            the index (below)
+    registry.lock                            flock for writers (every instance)
 
 ``registry.json`` records, for each version, the SHA-256 of its joblib file
 and of its manifest (versions registered before the manifest hash was kept
@@ -18,12 +19,18 @@ a reader sees the old index or the new one. A joblib file is only ever
 loaded if the index lists it, with the hash check of
 :func:`model.artifacts.load_artifact`.
 
-A new version is written into ``models/.tmp-<pid>-<version>``, fsynced and
+A new version is written into ``.tmp-<pid>-<version>@<host>``, fsynced and
 renamed into place before the index names it, so a crash at any point
 leaves the index and the active model as they were (and at worst a stray
 directory that is never loaded). Temporary files and directories of dead
-writers, and version directories the index does not list, are removed at
-the next start, with a log line.
+writers (on this host: their pid is gone; on another: a day old), and
+version directories the index does not list, are removed at the next
+start, with a log line.
+
+Every instance reads the ``active`` pointer from ``registry.json`` itself
+(:meth:`Registry.stamp` is one ``stat`` per request), so a promotion or a
+rollback made on any instance is served by all of them at their next
+request.
 
 A ``checkpoint`` callable, if given, is called with the name of each phase of
 a write (``writing``: the artifact is complete in its temporary directory;
@@ -38,6 +45,8 @@ import json
 import logging
 import os
 import shutil
+import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +54,8 @@ from pathlib import Path
 from model.artifacts import (MANIFEST_FILE, MODEL_FILE, ArtifactError, load_artifact,
                              read_manifest, save_artifact, sha256_file)
 from model.scoring import BUNDLED_MODEL_DIR, Model
-from service.stores.storage import file_lock, fsync_dir, pid_alive, utc_now, write_atomically
+from service.stores.storage import (file_lock, fsync_dir, pid_alive, storage_problem, utc_now,
+                                    write_atomically)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +65,7 @@ MODELS_DIR = "models"
 STATUSES = ("active", "candidate", "rejected", "retired")
 _TMP_PREFIX = ".tmp-"
 DEFAULT_KEEP_VERSIONS = 5
+FOREIGN_TEMPORARY_SECONDS = 86400.0  # another host's unfinished write is abandoned after this
 
 
 class RegistryError(Exception):
@@ -86,15 +97,14 @@ class Index:
 
 
 class Registry:
-    """Versions under ``home/models`` and the index that names them."""
+    """Versions under the directory ``root`` and the index that names them."""
 
-    def __init__(self, home: Path, checkpoint: Callable[[str], None] | None = None,
+    def __init__(self, root: Path, checkpoint: Callable[[str], None] | None = None,
                  keep_versions: int = DEFAULT_KEEP_VERSIONS):
         self.keep_versions = keep_versions
-        self.home = Path(home)
-        self.models_dir = self.home / MODELS_DIR
-        self.index_path = self.home / INDEX_FILE
-        self.lock_path = self.home / LOCK_FILE
+        self.root = Path(root)
+        self.index_path = self.root / INDEX_FILE
+        self.lock_path = self.root / LOCK_FILE
         self._checkpoint = checkpoint or (lambda phase: None)
 
     # -- reading -----------------------------------------------------------
@@ -120,7 +130,7 @@ class Registry:
                      (info.st_ino, info.st_mtime_ns, info.st_size))
 
     def path(self, version: str) -> Path:
-        return self.models_dir / version
+        return self.root / version
 
     def load(self, version: str, index: Index | None = None) -> Model:
         """Load ``version`` after checking its joblib file and manifest against the
@@ -145,14 +155,14 @@ class Registry:
         A bundled model the registry does not know yet (the package was
         upgraded) is added as a candidate: the operator's active choice stays.
         """
-        self.models_dir.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
         with file_lock(self.lock_path):
             self._remove_stale_temporaries()
             if self.index_path.exists():
                 self._remove_orphans()
             if not self.index_path.exists():
                 version = self._import_bundled(Path(bundled_dir), activate=True)
-                log.info("registry created in %s with the bundled model %s", self.home, version)
+                log.info("registry created in %s with the bundled model %s", self.root, version)
             elif read_manifest(bundled_dir)["version"] not in self._read_raw()["versions"]:
                 version = self._import_bundled(Path(bundled_dir), activate=False)
                 log.warning("the installed bundled model %s is new to this registry; it is a "
@@ -173,7 +183,7 @@ class Registry:
         final = self.path(version)
         if final.exists():
             raise RegistryError(f"model version {version} exists already")
-        tmp = self.models_dir / f"{_TMP_PREFIX}{os.getpid()}-{version}"
+        tmp = self._temporary_dir(version)
         try:
             manifest = save_artifact(tmp, estimator, manifest)
             fsync_dir(tmp)
@@ -183,7 +193,7 @@ class Registry:
             raise
         with file_lock(self.lock_path):  # moved in and indexed under one lock
             os.rename(tmp, final)
-            fsync_dir(self.models_dir)
+            fsync_dir(self.root)
             data = self._read_raw()
             data["versions"][version] = {
                 "sha256": manifest["artifact_sha256"],
@@ -247,7 +257,23 @@ class Registry:
                                              status_changed=utc_now())
             self._write_raw(data)
 
+    def check_writable(self) -> None:
+        """Raise :class:`RegistryError` (one clear line) unless this process can
+        create files in the registry directory (creating it if need be)."""
+        probe = self.root / f".write-test-{os.getpid()}@{socket.gethostname()}"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise RegistryError(f"the model registry {self.root} cannot be written "
+                                f"({exc.strerror or exc}); point registry (--registry, "
+                                "HEADLINE_SIEVE_REGISTRY) at a writable directory") from None
+
     # -- helpers -----------------------------------------------------------
+
+    def _temporary_dir(self, version: str) -> Path:
+        return self.root / f"{_TMP_PREFIX}{os.getpid()}-{version}@{socket.gethostname()}"
 
     def _read_raw(self) -> dict:
         return json.loads(self.index_path.read_text(encoding="utf-8"))
@@ -266,7 +292,7 @@ class Registry:
                                 "reinstall headline-sieve or rebuild it with 'make model'")
         final = self.path(version)
         if not final.exists():
-            tmp = self.models_dir / f"{_TMP_PREFIX}{os.getpid()}-{version}"
+            tmp = self._temporary_dir(version)
             tmp.mkdir()
             for name in (MODEL_FILE, MANIFEST_FILE):
                 shutil.copyfile(bundled_dir / name, tmp / name)
@@ -274,7 +300,7 @@ class Registry:
                     os.fsync(handle.fileno())
             fsync_dir(tmp)
             os.rename(tmp, final)
-            fsync_dir(self.models_dir)
+            fsync_dir(self.root)
         entry = {"sha256": sha, "manifest_sha256": sha256_file(final / MANIFEST_FILE),
                  "status": "active" if activate else "candidate",
                  "reason": "bundled default model", "created": manifest.get("created", utc_now()),
@@ -310,20 +336,62 @@ class Registry:
         """Delete version directories the index does not list (a write killed
         between moving the version in and indexing it)."""
         listed = set(self._read_raw()["versions"])
-        for path in self.models_dir.iterdir():
+        for path in self.root.iterdir():
             if path.is_dir() and not path.name.startswith(_TMP_PREFIX) and path.name not in listed:
                 log.warning("removing %s: a model directory the registry does not list "
                             "(left by an interrupted write)", path)
                 shutil.rmtree(path, ignore_errors=True)
 
     def _remove_stale_temporaries(self) -> None:
-        for path in self.models_dir.glob(f"{_TMP_PREFIX}*"):
-            pid = path.name[len(_TMP_PREFIX):].partition("-")[0]
-            if not (pid.isdigit() and pid_alive(int(pid))):
+        """Under the lock: version directories being written by a process that is
+        gone, and index files written beside ``registry.json`` and never renamed
+        (the index is only written under the lock, so none is being written now)."""
+        for path in self.root.glob(f"{_TMP_PREFIX}*"):
+            if _abandoned(path):
                 log.warning("removing %s, left by an interrupted write", path)
                 shutil.rmtree(path, ignore_errors=True)
-        for path in self.home.glob(f".{INDEX_FILE}.*.tmp"):  # see temporary_name()
-            pid = path.name.split(".")[-2]
-            if not (pid.isdigit() and pid_alive(int(pid))):
-                log.warning("removing %s, left by an interrupted registry update", path)
-                path.unlink(missing_ok=True)
+        for path in self.root.glob(f".{INDEX_FILE}.*.tmp"):  # see temporary_name()
+            log.warning("removing %s, left by an interrupted registry update", path)
+            path.unlink(missing_ok=True)
+
+
+def _abandoned(path: Path) -> bool:
+    """Whether the temporary version directory ``path`` (``.tmp-<pid>-<version>@<host>``;
+    no ``@<host>``: this host) belongs to no running writer."""
+    pid, _, rest = path.name[len(_TMP_PREFIX):].partition("-")
+    host = rest.rpartition("@")[2] if "@" in rest else socket.gethostname()
+    if host != socket.gethostname():
+        try:
+            return time.time() - path.stat().st_mtime > FOREIGN_TEMPORARY_SECONDS
+        except OSError:
+            return False
+    return not (pid.isdigit() and pid_alive(int(pid)))
+
+
+def adopt_legacy_index(home: Path, root: Path) -> None:
+    """Move ``home/registry.json`` (where homes made before the ``registry``
+    setting kept the index; their versions are in ``home/models`` already)
+    into the registry directory ``root``, if ``root`` is ``home/models`` and
+    has no index yet."""
+    legacy, root = Path(home) / INDEX_FILE, Path(root)
+    if root == Path(home) / MODELS_DIR and legacy.is_file() and not (root / INDEX_FILE).exists():
+        root.mkdir(parents=True, exist_ok=True)
+        os.replace(legacy, root / INDEX_FILE)
+        fsync_dir(root)
+        log.warning("moved the registry index %s into %s", legacy, root)
+
+
+def open_registry(settings, **options) -> Registry:
+    """The registry of :class:`service.config.Settings` ``settings`` (its
+    ``registry`` directory, else ``home/models``); ``options`` go to
+    :class:`Registry`. A home made before the ``registry`` setting has its
+    index moved into ``home/models`` first (skipped, with a warning, while
+    the disk cannot be written)."""
+    root = settings.resolved_registry()
+    try:
+        adopt_legacy_index(settings.home, root)
+    except OSError as exc:
+        if storage_problem(exc) is None:
+            raise
+        log.warning("cannot move the legacy registry index now (%s)", exc)
+    return Registry(root, **{"keep_versions": settings.keep_versions, **options})

@@ -111,8 +111,12 @@ def utc_now(timespec: str = "seconds") -> str:
 
 
 def storage_problem(exc: BaseException) -> str | None:
-    """``"full"``, ``"unwritable"`` or None: whether ``exc`` is a failure of the
-    disk (full; read-only, locked or failing) rather than of the code."""
+    """``"full"``, ``"unwritable"``, ``"unavailable"`` or None: whether ``exc`` is a
+    failure of the disk (full; read-only, locked or failing) or of the database
+    server (cannot be reached) rather than of the code."""
+    database = _database_problem(exc)
+    if database is not None:
+        return database
     if isinstance(exc, sqlite3.OperationalError):
         name, text = getattr(exc, "sqlite_errorname", "") or "", str(exc)
         if name == "SQLITE_FULL" or "database or disk is full" in text:
@@ -125,6 +129,26 @@ def storage_problem(exc: BaseException) -> str | None:
             return "full"
         if exc.errno in _UNWRITABLE_ERRNOS:
             return "unwritable"
+    return None
+
+
+def _database_problem(exc: BaseException) -> str | None:
+    """The :func:`storage_problem` of a PostgreSQL error (psycopg's classes are
+    only imported when such an error is at hand)."""
+    from service.stores.database import DatabaseUnreachable
+
+    if isinstance(exc, DatabaseUnreachable):
+        return "unavailable"
+    if not type(exc).__module__.startswith("psycopg"):
+        return None
+    import psycopg
+
+    if isinstance(exc, psycopg.errors.DiskFull):
+        return "full"
+    if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+        return "unwritable"
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+        return "unavailable"
     return None
 
 

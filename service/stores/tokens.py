@@ -6,30 +6,35 @@ the token itself is shown once, by ``headline-sieve token create``.
 Verification hashes the presented token and compares it with every stored
 hash using :func:`hmac.compare_digest`, so the time taken does not depend on
 how much of a hash matched.
+
+Table ``tokens`` of the database (:mod:`service.stores.database`). Homes
+made before tokens moved there kept them in ``home/tokens.sqlite3``; those
+are copied over once, the first time the store opens on that home.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
-from datetime import datetime, timezone
 from pathlib import Path
 
-from service.stores.storage import create_schema, database, transaction
+from service.stores.database import Database, prepare_or_explain
+from service.stores.storage import database, utc_now
 
-TOKENS_FILE = "tokens.sqlite3"
+log = logging.getLogger(__name__)
+
+LEGACY_FILE = "tokens.sqlite3"
 TOKEN_PREFIX = "hs_"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tokens (
+_SCHEMA = ("""CREATE TABLE IF NOT EXISTS tokens (
     name TEXT PRIMARY KEY,
     sha256 TEXT NOT NULL,
     created TEXT NOT NULL
-)
-"""
+)""",)
 
 
 class TokenError(ValueError):
@@ -41,12 +46,29 @@ def _hash(token: str) -> str:
 
 
 class TokenStore:
-    """Named, hashed tokens in ``home/tokens.sqlite3``."""
+    """Named, hashed tokens; ``home`` is where a legacy ``tokens.sqlite3`` may be."""
 
-    def __init__(self, home: Path):
-        self.path = Path(home) / TOKENS_FILE
-        Path(home).mkdir(parents=True, exist_ok=True)
-        create_schema(self.path, _SCHEMA)
+    def __init__(self, db: Database, home: Path | None = None, prepare: bool = True):
+        self.db = db
+        if not prepare:  # the caller knows the table is there
+            return
+        prepare_or_explain(db, "tokens", _SCHEMA)
+        if home is not None and (Path(home) / LEGACY_FILE).is_file():
+            self._import_legacy(Path(home) / LEGACY_FILE)
+
+    def _import_legacy(self, path: Path) -> None:
+        """Copy the tokens of a ``tokens.sqlite3`` into the database, then rename
+        the file ``tokens.sqlite3.imported`` (kept, never read again)."""
+        with database(path) as legacy:
+            rows = legacy.execute("SELECT name, sha256, created FROM tokens").fetchall()
+        with self.db.transaction("tokens") as connection:
+            for row in rows:
+                if not connection.execute("SELECT 1 FROM tokens WHERE name = ?",
+                                          (row["name"],)).fetchone():
+                    connection.execute("INSERT INTO tokens (name, sha256, created) "
+                                       "VALUES (?, ?, ?)", tuple(row))
+        path.replace(path.with_name(LEGACY_FILE + ".imported"))
+        log.warning("copied %d token(s) from %s into %s", len(rows), path, self.db.describe())
 
     def create(self, name: str) -> str:
         """Store a new token called ``name``; return the token (the only copy)."""
@@ -54,8 +76,8 @@ class TokenStore:
             raise TokenError(f"invalid token name {name!r}: use 1-64 letters, digits, "
                              "'.', '_', '@' or '-', starting with a letter or digit")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with database(self.path) as connection, transaction(connection, immediate=True):
+        created = utc_now()
+        with self.db.transaction("tokens") as connection:
             if connection.execute("SELECT 1 FROM tokens WHERE name = ?", (name,)).fetchone():
                 raise TokenError(f"a token named {name!r} exists; revoke it first "
                                  f"('headline-sieve token revoke {name}') or pick another name")
@@ -65,13 +87,13 @@ class TokenStore:
 
     def list(self) -> list[dict]:
         """Names and creation times (never hashes), sorted by name."""
-        with database(self.path) as connection:
+        with self.db.connect() as connection:
             rows = connection.execute("SELECT name, created FROM tokens ORDER BY name").fetchall()
         return [dict(row) for row in rows]
 
     def revoke(self, name: str) -> None:
         """Delete the token called ``name``; it stops working at once."""
-        with database(self.path) as connection:
+        with self.db.transaction("tokens") as connection:
             deleted = connection.execute("DELETE FROM tokens WHERE name = ?", (name,)).rowcount
         if not deleted:
             raise TokenError(f"no token named {name!r}; 'headline-sieve token list' shows them")
@@ -81,7 +103,7 @@ class TokenStore:
         if not token:
             return None
         digest = _hash(token)
-        with database(self.path) as connection:
+        with self.db.connect() as connection:
             rows = connection.execute("SELECT name, sha256 FROM tokens").fetchall()
         found = None
         for row in rows:  # no early exit: every stored hash is compared

@@ -13,7 +13,10 @@ each with one clear log line. SQLite often reports a full disk as a mere
 error with less than :data:`MIN_FREE_BYTES` free in the home directory
 counts as a full disk. Whatever was being written is rolled back
 (SQLite transactions, registry files written beside and renamed), so the
-request can simply be retried once the operator has made room.
+request can simply be retried once the operator has made room. A
+PostgreSQL database that cannot be reached answers 503
+``database_unavailable``, also with ``Retry-After``; its transaction is
+rolled back by the server.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from service.active_model import ModelUnavailable
+from service.stores.database import DatabaseError
 from service.stores.storage import storage_problem
 
 log = logging.getLogger(__name__)
@@ -122,6 +126,10 @@ def storage_error(exc: BaseException, home: Path | None = None) -> ApiError | No
     if problem == "full":
         return ApiError(507, "storage_full", "the service's disk is full; the request changed "
                         "nothing: retry once the operator has made room")
+    if problem == "unavailable":
+        return ApiError(503, "database_unavailable", "the service cannot reach its database "
+                        "now; the request changed nothing: retry later",
+                        headers={"Retry-After": "10"})
     if problem == "unwritable":
         return ApiError(503, "storage_unavailable", "the service cannot write to its home "
                         "directory now (read-only, locked or failing); "
@@ -147,4 +155,11 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ModelUnavailable, _handle_no_model)
     app.register_error_handler(sqlite3.OperationalError, _handle_storage)
     app.register_error_handler(OSError, _handle_storage)
+    app.register_error_handler(DatabaseError, _handle_storage)
+    try:
+        import psycopg
+    except ImportError:  # no PostgreSQL driver: no PostgreSQL errors either
+        pass
+    else:
+        app.register_error_handler(psycopg.Error, _handle_storage)
     app.register_error_handler(Exception, _handle_unexpected)
