@@ -104,14 +104,14 @@ def _prepare_home(settings: Settings) -> str:
     from service.stores.registry import open_registry
     from service.stores.tokens import TokenStore
 
-    registry = open_registry(settings)
-    registry.check_writable()
-    version = registry.ensure_initialized().active
-    database = settings.open_database()
-    log.info("database %s, model registry %s", database.describe(), registry.root)
+    database = settings.open_database()  # checked first: a bad URL changes nothing
     jobs = JobStore(database, settings.job_heartbeat_timeout)
     LabelStore(database)
     TokenStore(database, settings.home)
+    registry = open_registry(settings)
+    registry.check_writable()
+    version = registry.ensure_initialized().active
+    log.info("database %s, model registry %s", database.describe(), registry.root)
     tolerating_storage(lambda: _report_reaped(jobs.reap()), True, "marking dead jobs failed")
     database.close()  # the workers open their own after the fork
     return version

@@ -244,3 +244,36 @@ def game_and_other_headlines() -> tuple[list[str], list[str]]:
     rng.shuffle(game)
     rng.shuffle(other)
     return game, other
+
+
+# -- faults of the disk (we are root, in CI too: chmod does not stop root) ---------
+
+def run(*command: str) -> bool:
+    """Run a (mount, chattr) command; whether it succeeded."""
+    return subprocess.run(command, capture_output=True).returncode == 0
+
+
+def unmount(path: Path) -> None:
+    if not run("umount", str(path)):
+        run("umount", "-l", str(path))  # busy: detach now, freed when the last file closes
+
+
+@contextlib.contextmanager
+def read_only(home: Path) -> Iterator[str]:
+    """``home`` read-only (for root too) inside the block; yields the mechanism."""
+    if run("mount", "--bind", str(home), str(home)):
+        try:
+            if not run("mount", "-o", "remount,ro,bind", str(home)):
+                raise RuntimeError(f"cannot remount {home} read-only")
+            yield "read-only bind mount"
+        finally:
+            unmount(home)
+        return
+    paths = [home, *home.rglob("*")]
+    try:
+        for path in paths:
+            assert run("chattr", "+i", str(path)), f"cannot make {path} immutable"
+        yield "chattr +i"
+    finally:
+        for path in paths:
+            run("chattr", "-i", str(path))

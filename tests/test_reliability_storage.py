@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import requests
 
-from helpers import auth, stored_label_ids
+from helpers import auth, read_only, run, stored_label_ids, unmount
 from model.adaptation import adapt_to_labels
 from model.artifacts import new_version_id
 from service.stores.registry import Registry
@@ -42,16 +41,6 @@ BALLAST_CHUNK = 1 << 16
 
 
 # -- making the faults -------------------------------------------------------------
-
-def run(*command: str) -> bool:
-    """Run a (mount, chattr) command; whether it succeeded."""
-    return subprocess.run(command, capture_output=True).returncode == 0
-
-
-def unmount(path: Path) -> None:
-    if not run("umount", str(path)):
-        run("umount", "-l", str(path))  # busy: detach now, freed when the last file closes
-
 
 class FullDisk:
     """Fills the small filesystem of the home directory, leaving ``leave`` bytes."""
@@ -87,27 +76,6 @@ def small_disk(directory: Path) -> Iterator[FullDisk]:
         yield FullDisk(directory)
     finally:
         unmount(directory)
-
-
-@contextlib.contextmanager
-def read_only(home: Path) -> Iterator[str]:
-    """``home`` read-only (for root too) inside the block; yields the mechanism."""
-    if run("mount", "--bind", str(home), str(home)):
-        try:
-            if not run("mount", "-o", "remount,ro,bind", str(home)):
-                raise RuntimeError(f"cannot remount {home} read-only")
-            yield "read-only bind mount"
-        finally:
-            unmount(home)
-        return
-    paths = [home, *home.rglob("*")]
-    try:
-        for path in paths:
-            assert run("chattr", "+i", str(path)), f"cannot make {path} immutable"
-        yield "chattr +i"
-    finally:
-        for path in paths:
-            run("chattr", "-i", str(path))
 
 
 # -- helpers -------------------------------------------------------------------------
