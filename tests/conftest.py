@@ -188,8 +188,8 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def postgres():
-    """A PostgreSQL server of this test session (tests/postgres_server.py)."""
-    from postgres_server import start_postgres
+    """A PostgreSQL server of this test session (benchmarks/postgres.py)."""
+    from benchmarks.postgres import start_postgres
 
     server = start_postgres()
     try:

@@ -175,7 +175,7 @@ def test_no_acknowledged_label_is_lost_when_either_instance_is_killed_mid_write(
 
 
 def test_a_database_that_goes_away_answers_503_and_loses_nothing(tmp_path, service_helpers):
-    from postgres_server import start_postgres
+    from benchmarks.postgres import start_postgres
     from service.app import create_app
     from service.state import EXTENSION
 

@@ -1,5 +1,6 @@
-"""A real PostgreSQL server for the tests and the benchmarks: Debian's ``postgresql``
-package (``make test`` installs it), a cluster made by ``initdb`` in a new
+"""A real PostgreSQL server for the benchmarks and the tests (as
+benchmarks/browser.py is their Chromium): Debian's ``postgresql`` package
+(``make test`` installs it), a cluster made by ``initdb`` in a new
 temporary folder, listening on a free loopback port only.
 
 As root (CI), the server runs as the ``postgres`` user the package creates,
@@ -15,11 +16,12 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks.timing import free_port
 
 USER = "sieve"
 START_SECONDS = 60
@@ -36,12 +38,6 @@ def _binary(name: str) -> str:
         return on_path
     raise RuntimeError(f"PostgreSQL's {name} is not installed: 'make test' installs Debian's "
                        "postgresql package (apt-get install postgresql)")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -100,7 +96,7 @@ def start_postgres() -> PostgresServer:
     if run_as:
         entry = pwd.getpwnam(run_as)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
-    server = PostgresServer(folder, _free_port(), secrets.token_hex(12), run_as)
+    server = PostgresServer(folder, free_port(), secrets.token_hex(12), run_as)
     password_file = folder / "password"
     password_file.write_text(server.password + "\n")
     if run_as:
