@@ -12,7 +12,7 @@ added to the log-odds in column order. tests/test_core_fast_path.py checks
 the probabilities against scikit-learn's pipeline to 1e-9.
 """
 
-from libc.math cimport sqrt
+from libc.math cimport exp, sqrt
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 
@@ -476,3 +476,14 @@ cdef bint _text_starts(const int64_t[::1] codes, int64_t n_texts, int64_t* start
         previous = space
     starts[n_texts] = codes.shape[0] + 1
     return row == n_texts - 1
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def logistic(double[::1] values, double intercept, double a, double b) -> None:
+    """``values[i] <- 1 / (1 + exp(-(a * (values[i] + intercept) + b)))`` in place:
+    the classifier's intercept and its Platt calibration of log-odds sums, as
+    ``HeadlineClassifier._calibrate`` computes them with numpy (to an ulp)."""
+    cdef Py_ssize_t i
+    for i in range(values.shape[0]):
+        values[i] = 1.0 / (1.0 + exp(-(a * (values[i] + intercept) + b)))

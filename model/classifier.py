@@ -234,8 +234,12 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         return state
 
     def _calibrate(self, log_odds: np.ndarray) -> np.ndarray:
-        a, b = self.calibrator_.coef_[0, 0], self.calibrator_.intercept_[0]
+        a, b = self._calibration()
         return 1.0 / (1.0 + np.exp(-(a * log_odds + b)))
+
+    def _calibration(self) -> tuple[float, float]:
+        """(a, b) of the Platt calibration p = 1 / (1 + exp(-(a * d + b)))."""
+        return float(self.calibrator_.coef_[0, 0]), float(self.calibrator_.intercept_[0])
 
     def transform(self, X: Sequence[str]):
         """Feature matrix, shape (n headlines, n features), sparse CSR."""
@@ -278,9 +282,9 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         """
         _check_fitted(self)
         texts = normalize_many(X)
-        log_odds = kernel.log_odds(self, texts)
-        if log_odds is not None:
-            return self._corrected(texts, self._calibrate(log_odds))
+        p = kernel.log_odds(self, texts, self._calibration())
+        if p is not None:
+            return self._corrected(texts, p)
         arrays = fast_features.small_batch_arrays(self.features_, texts)
         if arrays is None:
             p = self.p_clickbait_from_features(fast_features.transform(self.features_, texts))

@@ -49,8 +49,14 @@ def available() -> bool:
     return _kernel is not None
 
 
-def log_odds(classifier, texts: list[str]) -> np.ndarray | None:
-    """``classifier.decision_function`` of normalised ``texts``, shape (n,), or None."""
+def log_odds(classifier, texts: list[str],
+             calibration: tuple[float, float] | None = None) -> np.ndarray | None:
+    """``classifier.decision_function`` of normalised ``texts``, shape (n,), or None.
+
+    With ``calibration`` = (a, b): the calibrated probabilities
+    ``1 / (1 + exp(-(a * d + b)))`` of those log-odds d instead, computed in
+    the same compiled pass (a one-headline batch pays no numpy call for them).
+    """
     kernel = _kernel_of(classifier)
     if kernel is None or not texts:
         return None
@@ -63,7 +69,10 @@ def log_odds(classifier, texts: list[str]) -> np.ndarray | None:
     out = np.empty(len(texts))
     if not kernel.tables.log_odds(lowered, joined, tokens, len(texts), out):
         return None  # a text with a newline of its own, runs of whitespace ...
-    out += kernel.intercept
+    if calibration is None:
+        out += kernel.intercept
+    else:
+        _kernel.logistic(out, kernel.intercept, *calibration)
     return out
 
 

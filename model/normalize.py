@@ -110,8 +110,8 @@ def normalize_many(texts: Iterable[str]) -> list[str]:
     is cleaned on its own, which turns its newlines into spaces).
     """
     texts = list(texts)
-    if not texts:
-        return []
+    if len(texts) <= 1:  # one headline (an HTTP request's): no batch to join
+        return [normalize(text) for text in texts]
     cleaned = _clean_joined(texts)
     if cleaned is None:
         cleaned = [_clean(t) for t in texts]

@@ -58,6 +58,9 @@ class Model:
 
     def predict_proba(self, headlines: Sequence[str]) -> np.ndarray:
         """Calibrated p_clickbait, shape (n,)."""
+        p_clickbait = getattr(self.classifier, "p_clickbait", None)  # no (n, 2) array
+        if p_clickbait is not None:
+            return p_clickbait(list(headlines))
         return self.classifier.predict_proba(list(headlines))[:, 1]
 
     def score(self, headlines: Sequence[str], explain: bool = False,
@@ -79,7 +82,7 @@ class Model:
                                         self.classifier.p_clickbait_from_features(features))
             explanations = self._explain(features, top_k)
         else:
-            p = self.classifier.predict_proba(headlines)[:, 1]
+            p = self.predict_proba(headlines)
             explanations = [None] * len(headlines)
         return [ScoreResult(h, LABELS[int(pi >= cut)], round(float(pi), 6), self.version, e)
                 for h, pi, e in zip(headlines, p, explanations)]
