@@ -18,12 +18,12 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import (http_load, learning_curve, machine, quality, report, retrain, sidebar,
-                        throughput, training_scale)
+from benchmarks import (archive, http_load, learning_curve, machine, quality, report, retrain,
+                        sidebar, stores, throughput, training_scale)
 from benchmarks.config import RESULTS_DIR, BenchConfig
 
 SECTIONS = ("quality", "throughput", "http", "training_scale", "retrain", "learning_curve",
-            "sidebar")
+            "sidebar", "archive", "stores")
 log = logging.getLogger("benchmarks")
 
 
@@ -52,6 +52,10 @@ def _run_section(name: str, config: BenchConfig, results: dict) -> dict:
         return sidebar.run(config)
     if name == "learning_curve":
         return learning_curve.run(config)
+    if name == "archive":
+        return archive.run(config)
+    if name == "stores":
+        return stores.run(config)
     corpora = None
     if config.quick:  # no corpora: the server retrains from the labels alone (seconds)
         corpora = config.work_dir / "no-corpora"

@@ -35,6 +35,9 @@ class Sizes:
     training_base: float  # the corpora fraction that factor 1 stands for
     retrain_labels: tuple[int, ...]
     baseline: bool  # also time the pre-optimisation commit
+    archive_headlines: int  # score-archive: the unlabeled pool, repeated to this many
+    archive_partitions: int  # Parquet part files of the archive (one partition each)
+    archive_repeats: int  # timed passes per cluster (medians)
 
 
 FULL = Sizes(
@@ -45,7 +48,8 @@ FULL = Sizes(
     thucnews_c_grid=(1.0, 4.0, 16.0),
     http_concurrency=(1, 8, 32), http_seconds=5,
     training_scale=(0.25, 0.5, 1.0, 2.0, 4.0), training_base=1.0,
-    retrain_labels=(1_000, 10_000), baseline=True)
+    retrain_labels=(1_000, 10_000), baseline=True,
+    archive_headlines=200_000, archive_partitions=16, archive_repeats=3)
 
 QUICK = Sizes(
     throughput_batches=(1, 100, 300), throughput_repeats=3,
@@ -54,7 +58,8 @@ QUICK = Sizes(
     thucnews_c_grid=(4.0,),
     http_concurrency=(8,), http_seconds=1,
     training_scale=(0.5, 2.0), training_base=0.02,
-    retrain_labels=(40, 120), baseline=False)
+    retrain_labels=(40, 120), baseline=False,
+    archive_headlines=3_000, archive_partitions=4, archive_repeats=2)
 
 
 @dataclass(frozen=True)

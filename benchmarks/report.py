@@ -446,6 +446,54 @@ def _sidebar(sidebar: dict) -> list[str]:
     return lines
 
 
+def _archive(archive: dict) -> list[str]:
+    base, clusters = archive["in_process"], archive["clusters"]
+    lines = ["## Archive re-scoring on Dask (score-archive, local cluster)", "",
+             f"{archive['headlines']:,} headlines of the unlabeled pool (repeated), "
+             f"{archive['format']} ({archive['partitions']} part files, one partition each); "
+             f"medians of {archive['repeats']} passes after an untimed one. In process: "
+             f"`predict_proba` on the same headlines in batches of {base['batch']:,} (one "
+             "core, no I/O). Workers: a LocalCluster of single-threaded processes on "
+             "loopback; a pass is score-archive's work (the workers read, score and write "
+             "every partition, the output renamed into place); the cluster start and the "
+             "model broadcast (sent, verified and loaded on every worker, the model's code "
+             "imported there) are timed apart, once per cluster.", "",
+             "| | headlines/s | pass s | cluster start s | model broadcast s | "
+             "partitions per worker |", "|---|---|---|---|---|---|",
+             f"| in process | {base['headlines_per_second']:,} | {base['seconds']} | n/a | n/a | "
+             "n/a |"]
+    for workers, c in clusters.items():
+        lines.append(f"| {workers} worker{'s' if workers != '1' else ''} | "
+                     f"{c['headlines_per_second']:,} | {c['seconds']} | "
+                     f"{c['cluster_start_seconds']} | {c['broadcast_seconds']} | "
+                     f"{', '.join(map(str, c['partitions_per_worker']))} |")
+    ratios = archive["ratios"]
+    lines += ["", f"2 workers against in process: {ratios['2_workers_vs_in_process']}x; "
+              f"2 workers against 1: {ratios['2_vs_1_workers']}x. Machine caveat: "
+              f"{archive['cores']} cores, shared by the client, the scheduler and the "
+              "workers, so 2 workers cannot reach 2x here; on N machines each worker has its "
+              "own cores. Every p_clickbait of the output equals the in-process score within "
+              f"{archive['max_abs_difference']:.1e}.", ""]
+    return lines
+
+
+def _stores(stores: dict) -> list[str]:
+    lines = ["## Label writes (database_url: SQLite and PostgreSQL)", "",
+             f"One label per transaction, as one `POST /v1/labels` with one label stores it "
+             f"(committed and durable before the call returns: SQLite WAL with "
+             f"`synchronous=FULL`, PostgreSQL with `fsync` on, a server started here on "
+             f"loopback); {stores['per_writer']:,} labels per writer, medians of "
+             f"{stores['repeats']} runs. Writers are threads with their own connections, as "
+             "server workers have; PostgreSQL serialises label writers with an advisory lock "
+             "(ids commit in order), so more writers do not add throughput there.", "",
+             "| database | 1 writer, labels/s | 4 writers, labels/s |", "|---|---|---|"]
+    for name in ("sqlite", "postgresql"):
+        figures = stores[name]
+        lines.append(f"| {name} | {figures['writers_1']['labels_per_second']:,} | "
+                     f"{figures['writers_4']['labels_per_second']:,} |")
+    return lines + [""]
+
+
 LEARNING_PLOT_NAME = "learning_curve.png"
 
 
@@ -545,7 +593,7 @@ def render(results: dict, plot: Path | None) -> str:
     sections = results["sections"]
     for name, writer in (("quality", _quality), ("throughput", _throughput), ("http", _http),
                          ("retrain", _retrain), ("learning_curve", _learning_curve),
-                         ("sidebar", _sidebar)):
+                         ("sidebar", _sidebar), ("archive", _archive), ("stores", _stores)):
         if "error" not in sections.get(name, {"error": 1}):
             lines += writer(sections[name])
     if "error" not in sections.get("training_scale", {"error": 1}):

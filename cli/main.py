@@ -12,10 +12,10 @@ import logging
 import os
 import sys
 
-from cli import filter_command, model_commands, service_commands
+from cli import archive_command, filter_command, model_commands, service_commands
 
 # Sub-command modules; each has ``register(subparsers)``.
-COMMAND_MODULES = [model_commands, filter_command, service_commands]
+COMMAND_MODULES = [model_commands, filter_command, service_commands, archive_command]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,6 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from model.scoring import BUNDLED_MODEL_DIR, load_model
 from training.corpora import READERS, UNLABELLED_READERS
 
 SCORE_CHUNK = 2000  # headlines scored per vectorised call when streaming
@@ -22,7 +21,7 @@ def register(subparsers) -> None:
                        help="recipe name in datasets/recipes/ or path of a .toml file")
     train.add_argument("--data-dir", help="corpora folder (default: $HEADLINE_SIEVE_DATA, "
                                           "else ../shared/datasets beside the project)")
-    train.add_argument("--out", type=Path, default=BUNDLED_MODEL_DIR,
+    train.add_argument("--out", type=Path,
                        help="model directory to write (default: the bundled model)")
     train.set_defaults(handler=run_train)
 
@@ -61,10 +60,20 @@ def register(subparsers) -> None:
     explain.set_defaults(handler=run_explain)
 
 
+def load_model(path: Path | None):
+    """:func:`model.scoring.load_model`, imported when a command needs a model:
+    the command line itself imports no scikit-learn (see service.server)."""
+    from model.scoring import load_model as load
+
+    return load(path)
+
+
 def run_train(args: argparse.Namespace) -> int:
+    from model.scoring import BUNDLED_MODEL_DIR
     from training.locations import data_dir
     from training.train import train_recipe
 
+    args.out = args.out or BUNDLED_MODEL_DIR
     manifest = train_recipe(args.recipe, data_dir(args.data_dir), args.out)
     summary = {key: manifest[key] for key in ("version", "threshold", "training_seconds",
                                               "refit_on_held_out")}

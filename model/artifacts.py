@@ -147,14 +147,15 @@ def read_manifest(directory: Path, expected_sha256: str | None = None) -> dict:
     return manifest
 
 
-def load_artifact(directory: Path, expected_sha256: str | None = None,
-                  expected_manifest_sha256: str | None = None):
-    """Load ``(estimator, manifest)`` after verifying the joblib file's SHA-256.
+def read_artifact(directory: Path, expected_sha256: str | None = None,
+                  expected_manifest_sha256: str | None = None) -> tuple[bytes, dict]:
+    """``(joblib bytes, manifest)`` of a model directory, verified, nothing unpickled.
 
-    ``expected_sha256``, when given (a registry's own record), must match too,
-    so that editing the manifest alongside the file is also caught; so must
-    ``expected_manifest_sha256`` (the registry's record of the manifest). The
-    file is read once: the bytes hashed are the bytes unpickled.
+    The bytes' SHA-256 must equal the manifest's ``artifact_sha256`` and, when
+    given, ``expected_sha256`` (a registry's own record); the manifest file
+    must match ``expected_manifest_sha256`` when given. The file is read
+    once: the bytes returned are the bytes hashed. For a process that loads
+    the model elsewhere (a Dask worker, :func:`unpickle_artifact`).
     """
     directory = Path(directory)
     manifest = read_manifest(directory, expected_manifest_sha256)
@@ -170,9 +171,34 @@ def load_artifact(directory: Path, expected_sha256: str | None = None,
                 f"{model_path}: SHA-256 {actual[:12]}... does not match the {where} "
                 f"({expected[:12]}...); refusing to load a modified artifact. "
                 "Retrain it or restore the original file.")
+    return data, manifest
+
+
+def unpickle_artifact(data: bytes, expected_sha256: str, source: str = MODEL_FILE):
+    """The estimator in joblib ``data``, unpickled only if its SHA-256 is
+    ``expected_sha256`` (bytes received from another process are re-checked
+    before any of their code runs). ``source`` names them in errors."""
+    actual = sha256_bytes(data)
+    if actual != expected_sha256:
+        raise ArtifactError(f"{source}: SHA-256 {actual[:12]}... does not match the expected "
+                            f"{expected_sha256[:12]}...; refusing to load a modified artifact")
     try:
-        estimator = joblib.load(io.BytesIO(data))
+        return joblib.load(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 - e.g. written by an incompatible version
-        raise ArtifactError(f"{model_path}: cannot be unpickled ({exc.__class__.__name__}: "
+        raise ArtifactError(f"{source}: cannot be unpickled ({exc.__class__.__name__}: "
                             f"{exc}); retrain it with this version") from exc
+
+
+def load_artifact(directory: Path, expected_sha256: str | None = None,
+                  expected_manifest_sha256: str | None = None):
+    """Load ``(estimator, manifest)`` after verifying the joblib file's SHA-256.
+
+    ``expected_sha256``, when given (a registry's own record), must match too,
+    so that editing the manifest alongside the file is also caught; so must
+    ``expected_manifest_sha256`` (the registry's record of the manifest). The
+    file is read once: the bytes hashed are the bytes unpickled.
+    """
+    data, manifest = read_artifact(directory, expected_sha256, expected_manifest_sha256)
+    estimator = unpickle_artifact(data, manifest["artifact_sha256"],
+                                  str(Path(directory) / MODEL_FILE))
     return estimator, manifest

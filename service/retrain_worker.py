@@ -92,6 +92,9 @@ def _failure(job_id: str, exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from service.server import hide_pandas
+
+    hide_pandas()  # before scikit-learn: the job needs none of pandas' 90 MB either
     parser = argparse.ArgumentParser(prog="python -m service.retrain_worker")
     parser.add_argument("--job", required=True)
     args = parser.parse_args(argv)

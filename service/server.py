@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -28,6 +29,20 @@ log = logging.getLogger(__name__)
 METRICS_PREFIX = "headline-sieve-metrics-"
 SHARED_MEMORY = Path("/dev/shm")
 _NEWER_GUNICORN_OPTIONS = frozenset({"control_socket_disable"})
+
+
+def hide_pandas() -> None:
+    """Make ``import pandas`` fail in this process (and the workers it forks).
+
+    scikit-learn imports pandas whenever it is installed (``sklearn.utils.fixes``,
+    falling back cleanly without it), and score-archive's Dask needs it
+    installed; the service never uses it, and with pyarrow it would add about
+    90 MB to every worker. Call before anything imports scikit-learn.
+    """
+    if "sklearn" in sys.modules:
+        log.debug("scikit-learn is imported already; pandas stays as it is")
+        return
+    sys.modules.setdefault("pandas", None)
 
 
 def prepare_metrics_dir() -> Path:
@@ -82,6 +97,7 @@ def gunicorn_options(settings: Settings) -> dict:
 
 def serve(settings: Settings) -> None:
     """Prepare ``settings.home`` and run gunicorn until it is stopped (SIGINT/SIGTERM)."""
+    hide_pandas()
     logging.getLogger("service").setLevel(settings.log_level.upper())
     settings.home.mkdir(parents=True, exist_ok=True)
     metrics_dir = prepare_metrics_dir()  # before anything imports the metrics library

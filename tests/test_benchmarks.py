@@ -18,7 +18,7 @@ from benchmarks import training_phases as tp
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("quality", "throughput", "http", "training_scale", "retrain", "learning_curve",
-            "sidebar")
+            "sidebar", "archive", "stores")
 
 
 def test_quick_benchmark_runs_every_section(tmp_path):

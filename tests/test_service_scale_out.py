@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -78,6 +79,9 @@ def test_two_instances_share_labels_the_active_model_and_one_job_at_a_time(
         tmp_path, shared, bundled_model, figures):
     env, url, registry_dir = shared
     with two_instances(tmp_path, env) as (a, b):
+        for pid in a.worker_pids():  # installed for score-archive, never loaded by serve
+            mapped = Path(f"/proc/{pid}/maps").read_text()
+            assert "/pandas/" not in mapped and "/pyarrow/" not in mapped
         token = _token(a.home, url)
         sent = requests.post(f"{a.base}/v1/labels", headers=auth(token), timeout=30, json={
             "labels": [{"headline": "震惊！这位女星竟然做了这件事", "label": "clickbait"},
