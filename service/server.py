@@ -31,18 +31,34 @@ SHARED_MEMORY = Path("/dev/shm")
 _NEWER_GUNICORN_OPTIONS = frozenset({"control_socket_disable"})
 
 
+class _HiddenModule:
+    """An import finder under which ``import NAME`` (or a submodule) fails."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def find_spec(self, fullname: str, path=None, target=None):
+        if fullname == self.name or fullname.startswith(self.name + "."):
+            raise ModuleNotFoundError(f"{self.name} is hidden in this process "
+                                      "(service.server.hide_pandas)", name=fullname)
+        return None
+
+
 def hide_pandas() -> None:
     """Make ``import pandas`` fail in this process (and the workers it forks).
 
     scikit-learn imports pandas whenever it is installed (``sklearn.utils.fixes``,
     falling back cleanly without it), and score-archive's Dask needs it
     installed; the service never uses it, and with pyarrow it would add about
-    90 MB to every worker. Call before anything imports scikit-learn.
+    90 MB to every worker. pandas stays out of ``sys.modules`` (scikit-learn
+    looks there too), as if it were not installed. Call before anything
+    imports scikit-learn.
     """
-    if "sklearn" in sys.modules:
-        log.debug("scikit-learn is imported already; pandas stays as it is")
+    if "sklearn" in sys.modules or "pandas" in sys.modules:
+        log.debug("scikit-learn or pandas is imported already; pandas stays as it is")
         return
-    sys.modules.setdefault("pandas", None)
+    if not any(isinstance(finder, _HiddenModule) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _HiddenModule("pandas"))
 
 
 def prepare_metrics_dir() -> Path:

@@ -27,12 +27,13 @@ def test_schemathesis_finds_no_disagreement_between_the_document_and_the_server(
     home = tmp_path / "home"
     home.mkdir()
     token = create_token(home)
-    with server_process(home, workers=1, env={"HEADLINE_SIEVE_RETRAIN_MODE": "labels"}) as server:
+    with server_process(home, workers=2, env={"HEADLINE_SIEVE_RETRAIN_MODE": "labels"}) as server:
         done = subprocess.run(
             [str(SCHEMATHESIS), "--config-file", str(CONFIG), "run",
              f"{server.base}/openapi.json", "--checks", "all",
              "--phases", "examples,coverage,fuzzing", "--max-examples", "60",
-             "--seed", "20261202", "-H", f"Authorization: Bearer {token}"],
+             "--seed", "20261202", "--workers", "2",
+             "-H", f"Authorization: Bearer {token}"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path)
         log = server.log_text()
     summary = done.stdout[done.stdout.find("SUMMARY"):]
