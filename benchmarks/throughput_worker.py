@@ -76,8 +76,8 @@ def _kernel_stages(classifier, cut, normalize_many):
         compiled.tables.log_odds(lowered, joined, tokens, len(norm), out)
         times["kernel (n-grams, phrases, TF-IDF, dot product)"] = time.perf_counter() - started
         started = time.perf_counter()
-        classifier._calibrate(out + compiled.intercept)
-        times["calibration"] = time.perf_counter() - started
+        kernel._kernel.logistic(out, compiled.intercept, *classifier._calibration())
+        times["calibration"] = time.perf_counter() - started  # compiled, as p_clickbait does
         return times
     return stages
 
