@@ -344,15 +344,6 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _publish(tmp: Path, output: Path, overwrite: bool) -> None:
     """Rename the finished ``tmp`` to ``output`` (a file over a file: atomically;
     otherwise the old OUTPUT is moved aside first, then deleted)."""
@@ -369,7 +360,10 @@ def _publish(tmp: Path, output: Path, overwrite: bool) -> None:
             _remove(old)
     else:
         os.rename(tmp, output)
-    _fsync_dir(output.parent)
+    from service.stores.storage import fsync_dir
+
+    with contextlib.suppress(OSError):  # a filesystem without directory fsync
+        fsync_dir(output.parent)
 
 
 def _tasks(job: ArchiveJob, plugin: str, tmp: Path) -> list:

@@ -130,16 +130,11 @@ def _prepare_home(settings: Settings) -> str:
     """Registry, database schemas and dead jobs, before any worker starts; the
     active version. A registry that cannot be written, a database that cannot
     be reached or migrated: one clear error, and no worker starts."""
-    from service.state import tolerating_storage
-    from service.stores.jobs import JobStore
-    from service.stores.labels import LabelStore
+    from service.state import open_stores, tolerating_storage
     from service.stores.registry import open_registry
-    from service.stores.tokens import TokenStore
 
     database = settings.open_database()  # checked first: a bad URL changes nothing
-    jobs = JobStore(database, settings.job_heartbeat_timeout)
-    LabelStore(database)
-    TokenStore(database, settings.home)
+    jobs, _, _ = open_stores(settings, database, tolerate_unreachable=False)
     registry = open_registry(settings)
     registry.check_writable()
     version = registry.ensure_initialized().active

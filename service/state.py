@@ -56,18 +56,21 @@ class ServiceState:
         tolerating_storage(registry.ensure_initialized, registry.index_path.exists(),
                            "model registry housekeeping")
         database = settings.open_database()
-        jobs, labels, tokens = _open_stores(settings, database)
+        jobs, labels, tokens = open_stores(settings, database)
         tolerating_storage(jobs.reap, True, "marking dead retraining jobs failed")
         metrics = ServiceMetrics(StateCollector(registry, labels, jobs))
         return cls(settings, database, registry, ActiveModel(registry), labels, jobs,
                    tokens, metrics, PoolStore(settings.home))
 
 
-def _open_stores(settings: Settings, database: Database):
-    """The job, label and token stores, their tables created or migrated. A
-    worker that starts while the database server is down (the master checked
-    it at start) still boots: it scores, and answers 503 where it needs the
-    database until the server is back."""
+def open_stores(settings: Settings, database: Database, tolerate_unreachable: bool = True):
+    """The job, label and token stores, their tables created or migrated.
+
+    With ``tolerate_unreachable``, a worker that starts while the database
+    server is down (the master checked it at start) still boots: it scores,
+    and answers 503 where it needs the database until the server is back.
+    Without it (``serve`` at start), that is an error.
+    """
     def stores(prepare: bool):
         return (JobStore(database, settings.job_heartbeat_timeout, prepare=prepare),
                 LabelStore(database, prepare=prepare),
@@ -75,6 +78,8 @@ def _open_stores(settings: Settings, database: Database):
     try:
         return stores(prepare=True)
     except DatabaseUnreachable as exc:
+        if not tolerate_unreachable:
+            raise
         log.error("%s; scoring goes on, what needs the database answers 503", exc)
         return stores(prepare=False)
 

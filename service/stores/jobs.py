@@ -134,7 +134,6 @@ class JobStore:
         """The job as the API shows it, or None. A dead running job is failed first."""
         with self.db.transaction("jobs") as connection:
             self._reap(connection, job_id)
-        with self.db.connect() as connection:
             row = connection.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else _public(row)
 
