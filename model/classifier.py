@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
+from joblib.externals.loky import get_reusable_executor
+from joblib.parallel import LokyBackend, get_active_backend
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 
 LABELS = ("substantive", "clickbait")  # class 0, class 1
 CORRECTION_LOGODDS = 2.0  # how far past the threshold a labelled headline is answered
+FISHER_CHUNK_ROWS = 50_000  # rows squared at a time by _keep_fisher
 TOPIC_DIRECTION_TERMS = 5000  # features kept per topic direction (see _keep_topic_directions)
 
 
@@ -139,12 +142,13 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         much changing a weight would change the scores of the headlines the
         model was fitted on; :func:`model.adaptation.adapt_to_labels` uses it
         to keep what the model knew (elastic weight consolidation)."""
-        p = self.p_clickbait_from_features(matrix)
         a = float(self.calibrator_.coef_[0, 0])
-        squared = matrix.copy()
-        squared.data **= 2
-        fisher = np.asarray(squared.T @ (p * (1.0 - p))).ravel() * (a * a / matrix.shape[0])
-        self.fisher_ = fisher.astype(np.float32)
+        fisher = np.zeros(matrix.shape[1])
+        for start in range(0, matrix.shape[0], FISHER_CHUNK_ROWS):  # no squared copy of it all
+            chunk = matrix[start:start + FISHER_CHUNK_ROWS]
+            p = self.p_clickbait_from_features(chunk)
+            fisher += chunk.power(2).T @ (p * (1.0 - p))
+        self.fisher_ = (fisher * (a * a / matrix.shape[0])).astype(np.float32)
 
     def _folds(self, y: np.ndarray) -> np.ndarray:
         """Fold number of each policy row, shape (n,)."""
@@ -165,9 +169,11 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         """One logistic regression per boolean row mask of ``parts``. They are
         independent: joblib runs them in parallel when the caller asks for it
         (``joblib.parallel_config(n_jobs=...)``, as training.train does)."""
-        return Parallel()(delayed(_logistic_regression)(
+        regressions = Parallel()(delayed(_logistic_regression)(
             self._design(features[rows], topic, rows), y[rows], weights[rows], self.C,
             self.random_state) for rows in parts)
+        _stop_idle_workers()
+        return regressions
 
     def _decision(self, regression, features, topic, rows: np.ndarray) -> np.ndarray:
         return regression.decision_function(self._design(features, topic, rows))
@@ -180,7 +186,7 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         intercept = float(regression.intercept_[0])
         if topic is not None:
             topic_coef = self.topic_weight * regression.coef_[0, n_features:]
-            coef = coef + topic.weights_.T @ topic_coef
+            coef = coef + topic.weights_dot(topic_coef)
             intercept += float(topic.bias_ @ topic_coef)
         self.coef_ = coef.astype(np.float32).reshape(1, -1)
         self.intercept_ = np.array([intercept], dtype=np.float32)
@@ -195,15 +201,18 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         if topic is None:
             self.topic_directions_, self.topic_names_ = None, None
             return
-        weights = topic.weights_
-        keep = min(TOPIC_DIRECTION_TERMS, weights.shape[1])
-        # One topic at a time: argpartition over all of them would make two more
-        # (K, n_features) arrays (the negation and the indices).
-        columns = np.stack([np.argpartition(-row, keep - 1)[:keep] for row in weights])
-        rows = np.repeat(np.arange(weights.shape[0]), keep)
-        values = self.topic_weight * np.take_along_axis(weights, columns, axis=1).ravel()
+        n_topics, n_features = topic.log_counts_.shape
+        keep = min(TOPIC_DIRECTION_TERMS, n_features)
+        columns, values = [], []
+        for k in range(n_topics):  # one dense (n_features,) row at a time
+            row = topic.weights_row(k)
+            top = np.argpartition(-row, keep - 1)[:keep].copy()  # not a view of all n_features
+            columns.append(top)
+            values.append(row[top])
+        rows = np.repeat(np.arange(n_topics), keep)
         self.topic_directions_ = sp.csr_matrix(
-            (values.astype(np.float32), (rows, columns.ravel())), shape=weights.shape)
+            ((self.topic_weight * np.concatenate(values)).astype(np.float32),
+             (rows, np.concatenate(columns))), shape=(n_topics, n_features))
         self.topic_names_ = np.asarray(topic.classes_, dtype=object)
 
     def _drop_stop_words(self) -> None:
@@ -334,17 +343,28 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
 class TopicPrior:
     """Naive Bayes topic evidence of headlines, for :class:`HeadlineClassifier`.
 
-    After :meth:`fit_folds`: ``weights_`` (K, n_features) and ``bias_`` (K,)
-    give the centred joint log-likelihood ``t(x) = x @ weights_.T + bias_`` of
-    the naive Bayes fitted on every category headline, and ``out_of_fold_``
-    (n, K) the same for each policy row from the naive Bayes of its fold,
-    which was fitted without the category rows that share the row's text.
+    The centred joint log-likelihood of K categories given a feature row x
+    (n_features,) is ``t(x) = x @ W.T + bias_`` with W (K, n_features) the
+    centred log feature probabilities of scikit-learn's ``MultinomialNB(alpha)``
+    (its ``feature_log_prob_`` minus their mean over categories; its
+    ``class_log_prior_`` centred is ``bias_``; tests/test_core_fast_path.py
+    compares them). W is never built: with C the summed feature values per
+    category and ``T_k = sum_j C_kj + alpha n_features``,
 
-    Each naive Bayes is scikit-learn's ``MultinomialNB(alpha)`` (its
-    ``feature_log_prob_`` and ``class_log_prior_``, to rounding:
-    tests/test_core_fast_path.py compares them). The per-category feature
-    counts are summed once; a fold's are the total minus those of the few
-    category rows it leaves out, instead of one pass over every row per fold.
+        log((C_kj + alpha) / T_k) = log1p(C_kj / alpha) + (log(alpha) - log(T_k)),
+
+    a sparse matrix S (zero wherever a category never saw a feature) plus one
+    number per category, a_k. So W = S + a_k - mean_k(a) - m_j, with
+    m = mean_k S (n_features,); at 4x the corpora a dense W is 800 MB.
+
+    After :meth:`fit_folds`: ``log_counts_`` (S, sparse CSR float64, (K,
+    n_features)), ``topic_offsets_`` (a - mean(a), (K,)), ``feature_means_``
+    (m, (n_features,)) and ``bias_`` (K,) of the naive Bayes fitted on every
+    category headline; ``out_of_fold_`` (n, K), t(x) for each policy row from
+    the naive Bayes of its fold, which was fitted without the category rows
+    that share the row's text. The per-category feature values are summed
+    once; a fold's are the total minus those of the few category rows it
+    leaves out.
     """
 
     def __init__(self, alpha: float):
@@ -357,43 +377,56 @@ class TopicPrior:
                                   count=len(topic_texts))
         classes, category = np.unique(topic_y, return_inverse=True)
         self.classes_ = classes
-        feature_counts = _category_counts(topic_features, category, len(classes)).toarray()
+        counts = _category_counts(topic_features, category, len(classes))
         class_counts = np.bincount(category, minlength=len(classes)).astype(np.float64)
         self.out_of_fold_ = np.zeros((features.shape[0], len(classes)))
         for k in np.unique(folds):
             left_out = np.flatnonzero(topic_folds == k)
-            fold = _category_counts(topic_features[left_out], category[left_out],
-                                    len(classes)).tocoo()
-            counts = feature_counts.copy()  # (K, n_features): the one working copy per fold
-            counts[fold.row, fold.col] -= fold.data
-            weights, bias = self._log_probabilities(
-                counts, class_counts - np.bincount(category[left_out], minlength=len(classes)))
+            fold_counts = counts - _category_counts(topic_features[left_out],
+                                                    category[left_out], len(classes))
+            self._set_log_probabilities(fold_counts, class_counts - np.bincount(
+                category[left_out], minlength=len(classes)))
             rows = folds == k
-            self.out_of_fold_[rows] = features[rows] @ weights.T + bias
-            del counts, weights
-        # The last use of the total counts: turned into log-probabilities in place.
-        self.weights_, self.bias_ = self._log_probabilities(feature_counts, class_counts)
+            self.out_of_fold_[rows] = self.log_likelihood(features[rows])
+        self._set_log_probabilities(counts, class_counts)
         log.info("topic prior: %d categories from %d headlines", len(classes), len(topic_y))
         return self
 
-    def _log_probabilities(self, feature_counts: np.ndarray, class_counts: np.ndarray):
-        """(centred log feature probabilities (K, n_features), centred log priors
-        (K,)) of the naive Bayes with these counts, as MultinomialNB computes
-        them; a category without headlines (left out by a fold) gets uniform
-        feature probabilities and a prior of 1e-6. ``feature_counts`` (float64)
-        becomes the first result: at 4x the corpora a (K, n_features) matrix is
-        hundreds of MB, so no second one is made."""
-        full = feature_counts
-        full += self.alpha
-        totals = full.sum(axis=1)
-        np.log(full, out=full)
-        full -= np.log(totals).reshape(-1, 1)
+    def _set_log_probabilities(self, counts: sp.csr_matrix, class_counts: np.ndarray) -> None:
+        """The naive Bayes with these per-category feature sums ``counts``
+        (sparse (K, n_features)) and headline counts ``class_counts`` (K,), as
+        MultinomialNB computes it; a category without headlines (left out by
+        a fold) gets uniform feature probabilities (the formula gives them:
+        C = 0) and a prior of 1e-6."""
+        n_features = counts.shape[1]
+        log_counts = counts.tocsr(copy=True)
+        log_counts.data = np.log1p(log_counts.data / self.alpha)
+        totals = np.asarray(counts.sum(axis=1)).ravel() + self.alpha * n_features
+        offsets = np.log(self.alpha) - np.log(totals)
         present = class_counts > 0
         prior = np.full(len(class_counts), np.log(1e-6))
         prior[present] = np.log(class_counts[present]) - np.log(class_counts[present].sum())
-        full[~present] = np.log(1.0 / full.shape[1])
-        full -= full.mean(axis=0)
-        return full, prior - prior.mean()
+        self.log_counts_ = log_counts
+        self.topic_offsets_ = offsets - offsets.mean()
+        self.feature_means_ = np.asarray(log_counts.mean(axis=0)).ravel()
+        self.bias_ = prior - prior.mean()
+
+    def log_likelihood(self, X) -> np.ndarray:
+        """t(x) of each row of ``X`` (n, n_features) sparse: shape (n, K)."""
+        sums = np.asarray(X.sum(axis=1)).reshape(-1, 1)
+        return (np.asarray((X @ self.log_counts_.T).todense())
+                + sums * self.topic_offsets_.reshape(1, -1)
+                - (X @ self.feature_means_).reshape(-1, 1) + self.bias_)
+
+    def weights_row(self, k: int) -> np.ndarray:
+        """Row k of W: category k's centred log feature probabilities, (n_features,)."""
+        return (self.log_counts_[k].toarray().ravel() + self.topic_offsets_[k]
+                - self.feature_means_)
+
+    def weights_dot(self, topic_coef: np.ndarray) -> np.ndarray:
+        """``W.T @ topic_coef`` for ``topic_coef`` (K,): shape (n_features,)."""
+        return (self.log_counts_.T @ topic_coef + float(self.topic_offsets_ @ topic_coef)
+                - self.feature_means_ * float(topic_coef.sum()))
 
 
 def _logistic_regression(design, y: np.ndarray, weights: np.ndarray, C: float,
@@ -402,6 +435,16 @@ def _logistic_regression(design, y: np.ndarray, weights: np.ndarray, C: float,
     and sample ``weights`` (n,)."""
     return LogisticRegression(C=C, solver="liblinear", random_state=random_state).fit(
         design, y, sample_weight=weights)
+
+
+def _stop_idle_workers() -> None:
+    """Stop joblib's worker processes after the regressions. They would stay
+    300 s for the next task, each holding its copy of the data it fitted on
+    (480 MB together at 4x the corpora), while the rest of the fit runs.
+    Threads instead of processes hold no copy, but fitted 1.8x slower at 4x."""
+    backend, n_jobs = get_active_backend()
+    if isinstance(backend, LokyBackend) and n_jobs not in (None, 1):  # None: one process
+        get_reusable_executor().shutdown(wait=True)
 
 
 def _category_counts(features, category: np.ndarray, n_categories: int) -> sp.csr_matrix:

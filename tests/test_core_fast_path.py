@@ -312,5 +312,9 @@ def test_topic_prior_folds_equal_multinomial_nb(unlabeled):
         np.testing.assert_allclose(prior.out_of_fold_[folds == k], expected, rtol=1e-9,
                                    atol=1e-9)
     bayes = MultinomialNB(alpha=0.1).fit(topic_features, categories)
-    np.testing.assert_allclose(prior.weights_, bayes.feature_log_prob_
+    weights = np.stack([prior.weights_row(k) for k in range(3)])
+    np.testing.assert_allclose(weights, bayes.feature_log_prob_
                                - bayes.feature_log_prob_.mean(axis=0), rtol=1e-12, atol=1e-12)
+    coef = np.array([0.5, -2.0, 1.25])
+    np.testing.assert_allclose(prior.weights_dot(coef), weights.T @ coef, rtol=1e-12,
+                               atol=1e-12)
