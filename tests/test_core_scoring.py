@@ -47,14 +47,19 @@ def test_explanation_names_contributing_ngrams(model):
     assert "explanation" not in model.score([GOSSIP])[0].to_dict()
 
 
-def test_binary_contributions_add_up_to_the_log_odds():
-    from model import HeadlineClassifier
+def _entertainment_or_not() -> tuple[list[str], list[int]]:
+    """600 THUCNews dev headlines and 1 where the category is entertainment."""
     from training.corpora import read_corpus
     from training.locations import data_dir
 
     rows = read_corpus("thucnews", data_dir() / "thucnews/dev.txt").rows[:600]
-    texts = [r.text for r in rows]
-    y = [int(r.category == "entertainment") for r in rows]
+    return [r.text for r in rows], [int(r.category == "entertainment") for r in rows]
+
+
+def test_binary_contributions_add_up_to_the_log_odds():
+    from model import HeadlineClassifier
+
+    texts, y = _entertainment_or_not()
     clf = HeadlineClassifier(folds=2).fit(texts, y)  # no topic prior
     features = clf.transform(texts[:20])
     total = np.asarray(clf.contributions(features).sum(axis=1)).ravel() + clf.intercept_[0]
@@ -84,12 +89,8 @@ def test_a_parallel_fit_stops_its_worker_processes():
     from joblib import parallel_config
 
     from model import HeadlineClassifier
-    from training.corpora import read_corpus
-    from training.locations import data_dir
 
-    rows = read_corpus("thucnews", data_dir() / "thucnews/dev.txt").rows[:600]
-    texts = [r.text for r in rows]
-    y = [int(r.category == "entertainment") for r in rows]
+    texts, y = _entertainment_or_not()
     with parallel_config(n_jobs=2):
         clf = HeadlineClassifier(folds=2).fit(texts, y)
     assert clf.predict_proba(texts[:3]).shape == (3, 2)
