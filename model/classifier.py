@@ -393,9 +393,11 @@ class TopicPrior:
         return self
 
     def _set_log_probabilities(self, counts: sp.csr_matrix, class_counts: np.ndarray) -> None:
-        """The naive Bayes with these per-category feature sums ``counts``
-        (sparse (K, n_features)) and headline counts ``class_counts`` (K,), as
-        MultinomialNB computes it; a category without headlines (left out by
+        """Set ``log_counts_``, ``topic_offsets_``, ``feature_means_`` and
+        ``bias_`` to the naive Bayes with these per-category feature sums
+        ``counts`` (sparse (K, n_features)) and headline counts
+        ``class_counts`` (K,), as MultinomialNB computes it (each fold sets
+        them in turn; the last call, on every headline, is what is kept); a category without headlines (left out by
         a fold) gets uniform feature probabilities (the formula gives them:
         C = 0) and a prior of 1e-6."""
         n_features = counts.shape[1]
@@ -414,7 +416,7 @@ class TopicPrior:
     def log_likelihood(self, X) -> np.ndarray:
         """t(x) of each row of ``X`` (n, n_features) sparse: shape (n, K)."""
         sums = np.asarray(X.sum(axis=1)).reshape(-1, 1)
-        return (np.asarray((X @ self.log_counts_.T).todense())
+        return ((X @ self.log_counts_.T).toarray()
                 + sums * self.topic_offsets_.reshape(1, -1)
                 - (X @ self.feature_means_).reshape(-1, 1) + self.bias_)
 
