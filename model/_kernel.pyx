@@ -5,7 +5,9 @@ Computes, for each headline, what ``features @ weights + intercept`` gives
 for the matrix of ``model.fast_features.transform`` (word and character
 TF-IDF, style and bait-style blocks), without building any matrix: each
 block's columns are found with the same lookup tables (model/kernel.py
-builds them from the compiled union), weighted with scikit-learn's own
+builds them from the compiled union; a slot holds the column's idf and
+weight beside its key, and each headline's lookups are prefetched before
+they are read, so that their cache misses overlap), weighted with scikit-learn's own
 arithmetic (float32 ``log(tf) + 1`` from a table numpy computed, times the
 float32 idf, L2 norm accumulated in double as sparsefuncs_fast does), and
 added to the log-odds in column order. tests/test_core_fast_path.py checks
@@ -13,10 +15,14 @@ the probabilities against scikit-learn's pipeline to 1e-9.
 """
 
 from libc.math cimport exp, sqrt
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 
 cimport cython
+import numpy as np
+
+cdef extern from *:
+    void __builtin_prefetch(const void* address) nogil  # GCC, clang: a hint, no effect on results
 
 cdef extern from "Python.h":
     bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch) nogil  # str.isdecimal(), regex \d: category Nd
@@ -24,6 +30,17 @@ cdef extern from "Python.h":
 
 cdef uint64_t MULTIPLIER = 0x9E3779B97F4A7C15ULL
 cdef int BITS = 21
+
+
+ctypedef struct Column:  # what scoring needs of one TF-IDF column (model.kernel.COLUMN)
+    int32_t column       # -1: not in the vocabulary
+    float idf
+    double weight        # the classifier's weight of the column
+
+
+ctypedef struct Slot:    # a ColumnTable slot (model.kernel.SLOT)
+    int64_t key          # -1: empty
+    Column value
 
 
 cdef class KeyTable:
@@ -37,6 +54,11 @@ cdef class KeyTable:
     def __init__(self, slots, int shift, uint64_t mask):
         self.slots, self.shift, self.mask = slots, shift, mask
 
+    cdef inline void prefetch(self, int64_t key) noexcept nogil:
+        """Start loading the slot where ``get(key)`` will begin."""
+        __builtin_prefetch(&self.slots[2 * (((<uint64_t>key * MULTIPLIER) >> self.shift)
+                                            & self.mask)])
+
     cdef inline int64_t get(self, int64_t key) noexcept nogil:
         cdef uint64_t slot = ((<uint64_t>key * MULTIPLIER) >> self.shift) & self.mask
         cdef int64_t stored
@@ -47,6 +69,49 @@ cdef class KeyTable:
             if stored == -1:
                 return -1
             slot = (slot + 1) & self.mask
+
+
+cdef class ColumnTable:
+    """A KeyTable whose values are :c:type:`Column` records (``slots``: a
+    structured array of model.kernel.SLOT), so that one lookup brings the
+    column, its idf and its weight in the same cache line."""
+    cdef object slots
+    cdef const Slot* data
+    cdef int shift
+    cdef uint64_t mask
+    cdef Column absent
+
+    def __init__(self, slots, int shift, uint64_t mask):
+        cdef const unsigned char[::1] raw = slots.view(np.uint8)
+        self.slots, self.shift, self.mask = slots, shift, mask
+        self.data = <const Slot*>&raw[0]
+        self.absent.column, self.absent.idf, self.absent.weight = -1, 0.0, 0.0
+
+    cdef inline void prefetch(self, int64_t key) noexcept nogil:
+        """Start loading the slot where ``get(key)`` will begin."""
+        __builtin_prefetch(&self.data[((<uint64_t>key * MULTIPLIER) >> self.shift) & self.mask])
+
+    cdef inline const Column* get(self, int64_t key) noexcept nogil:
+        cdef uint64_t slot = ((<uint64_t>key * MULTIPLIER) >> self.shift) & self.mask
+        while True:
+            if self.data[slot].key == key:
+                return &self.data[slot].value
+            if self.data[slot].key == -1:
+                return &self.absent
+            slot = (slot + 1) & self.mask
+
+
+cdef class Columns:
+    """A direct table of :c:type:`Column` records (``records``: a structured
+    array of model.kernel.COLUMN), index -> record."""
+    cdef object records
+    cdef const Column* data
+    cdef int64_t size
+
+    def __init__(self, records):
+        cdef const unsigned char[::1] raw = records.view(np.uint8)
+        self.records, self.size = records, records.shape[0]
+        self.data = <const Column*>&raw[0]
 
 
 cdef class Phrases:
@@ -113,22 +178,21 @@ cdef class Phrases:
 cdef class Kernel:
     """One model's tables. Blocks: 0 word, 1 char, 2 style, 3 bait; ``order``
     lists them as the union does, ``offsets`` their first column."""
-    cdef public object token_ids      # dict: token -> id (0 unknown)
+    cdef KeyTable short_tokens        # packed token of 1-3 BMP characters -> id + 4
+    cdef dict long_tokens             # any other token of the vocabulary -> id
     cdef const int64_t[::1] order
     cdef const int64_t[::1] offsets
-    cdef const double[::1] weights
+    cdef const double[::1] weights    # style and bait blocks (word and char: in their records)
     cdef const float[::1] tf          # log(count) + 1, float32, index = count
     # word block
     cdef int64_t word_low, word_high, n_ids
-    cdef const int64_t[::1] word_unigrams
-    cdef KeyTable word_bigrams, word_trigrams
-    cdef const float[::1] word_idf
+    cdef Columns word_unigrams        # token id -> record
+    cdef ColumnTable word_bigrams, word_trigrams
     # char block
     cdef int64_t char_low, char_high
-    cdef const int64_t[::1] char_unigrams
-    cdef KeyTable char_bigrams, char_trigrams
+    cdef Columns char_unigrams        # code point -> record; the last: any later one
+    cdef ColumnTable char_bigrams, char_trigrams
     cdef bint char_closed  # every kept n-gram's two (n-1)-grams are kept too
-    cdef const float[::1] char_idf
     # style and bait
     cdef Phrases style_phrases, bait_phrases
     cdef int64_t n_groups
@@ -138,21 +202,21 @@ cdef class Kernel:
     cdef const int64_t[::1] quotes
     cdef bint too_long
 
-    def __init__(self, token_ids, order, offsets, weights, tf, word_low, word_high, n_ids,
-                 word_unigrams, KeyTable word_bigrams, KeyTable word_trigrams, word_idf,
-                 char_low, char_high, char_unigrams, KeyTable char_bigrams,
-                 KeyTable char_trigrams, char_closed, char_idf, Phrases style_phrases,
+    def __init__(self, KeyTable short_tokens, dict long_tokens, order, offsets, weights, tf,
+                 word_low, word_high, n_ids,
+                 Columns word_unigrams, ColumnTable word_bigrams, ColumnTable word_trigrams,
+                 char_low, char_high, Columns char_unigrams, ColumnTable char_bigrams,
+                 ColumnTable char_trigrams, char_closed, Phrases style_phrases,
                  Phrases bait_phrases, n_groups, vague_starts, question_ends, classifiers,
                  quotes):
-        self.token_ids, self.order, self.offsets, self.weights, self.tf = (
-            token_ids, order, offsets, weights, tf)
+        self.short_tokens, self.long_tokens = short_tokens, long_tokens
+        self.order, self.offsets, self.weights, self.tf = order, offsets, weights, tf
         self.word_low, self.word_high, self.n_ids = word_low, word_high, n_ids
-        self.word_unigrams, self.word_idf = word_unigrams, word_idf
+        self.word_unigrams = word_unigrams
         self.word_bigrams, self.word_trigrams = word_bigrams, word_trigrams
         self.question_ends, self.classifiers, self.quotes = question_ends, classifiers, quotes
         self.char_low, self.char_high, self.char_unigrams = char_low, char_high, char_unigrams
-        self.char_bigrams, self.char_trigrams, self.char_idf = (char_bigrams, char_trigrams,
-                                                                char_idf)
+        self.char_bigrams, self.char_trigrams = char_bigrams, char_trigrams
         self.char_closed = char_closed
         self.style_phrases, self.bait_phrases, self.n_groups = (style_phrases, bait_phrases,
                                                                 n_groups)
@@ -176,7 +240,8 @@ cdef class Kernel:
         cdef int64_t* original_starts = <int64_t*>malloc((n_texts + 1) * sizeof(int64_t))
         cdef int64_t* token_starts = <int64_t*>malloc((n_texts + 1) * sizeof(int64_t))
         cdef int64_t* groups = <int64_t*>malloc((self.n_groups + 2) * sizeof(int64_t))
-        cdef int64_t* columns = NULL
+        cdef Column* grams = NULL
+        cdef int64_t* counts = NULL
         cdef int64_t t, longest = 0
         cdef bint ok
         try:
@@ -190,44 +255,66 @@ cdef class Kernel:
                 for t in range(n_texts):  # a text has fewer tokens than characters
                     longest = max(longest, lower_starts[t + 1] - lower_starts[t],
                                   token_starts[t + 1] - token_starts[t])
-                # n-grams of every length of one text, then as many counts
-                columns = <int64_t*>malloc((6 * longest + 8) * sizeof(int64_t))
-                if not columns:
+                # the n-grams of every length of one text, and their counts
+                grams = <Column*>malloc((3 * longest + 4) * sizeof(Column))
+                counts = <int64_t*>malloc((3 * longest + 4) * sizeof(int64_t))
+                if not (grams and counts):
                     raise MemoryError()
                 self._score(lower, original, n_texts, lower_starts, original_starts, ids,
-                            token_starts, columns, groups, out)
+                            token_starts, grams, counts, groups, out)
             return ok and not self.too_long
         finally:
-            free(ids); free(columns); free(lower_starts)
+            free(ids); free(grams); free(counts); free(lower_starts)
             free(original_starts); free(token_starts); free(groups)
 
     cdef bint _token_ids(self, list tokens, int64_t n_texts, int64_t* ids,
                          int64_t* starts) except -1:
-        """Token ids (whitespace tokens dropped) and each text's first token."""
-        cdef int64_t n = 0, row = 0
-        cdef dict known = self.token_ids
-        cdef object found
+        """Token ids (whitespace tokens dropped) and each text's first token.
+
+        A token of 1 to 3 BMP characters (97% of them) is found by its packed
+        code points (``fast_features.WordBlock.short_tokens``: 16 bits per
+        character, the length above them; the newline and whitespace tokens
+        are there too, as the markers -2 and -1), without hashing the string;
+        any other token by dict."""
+        cdef int64_t i, n = 0, row = 0, key, found, length, shift, count = len(tokens)
+        cdef object known
         cdef str text
         cdef Py_UCS4 char
-        cdef bint blank
         starts[0] = 0
-        for token in tokens:
-            text = <str>token
-            if len(text) == 1 and text[0] == u"\n":
-                row += 1
-                if row >= n_texts:
-                    return False
-                starts[row] = n
-                continue
-            blank = len(text) > 0
+        for i in range(count):  # the packed keys (-1: another token), their slots prefetched
+            text = <str>tokens[i]
+            length = len(text)
+            key = length << 48 if 1 <= length <= 3 else -1
+            shift = 32
             for char in text:
-                if not Py_UNICODE_ISSPACE(char):
-                    blank = False
+                if key < 0 or char >= 0x10000:
+                    key = -1
                     break
-            if blank:
+                key |= (<int64_t>char) << shift
+                shift -= 16
+            ids[i] = key
+            if key >= 0:
+                self.short_tokens.prefetch(key)
+        for i in range(count):  # ids[n] (n <= i) overwrites the key of token n
+            key = ids[i]
+            text = <str>tokens[i]
+            if key >= 0:
+                found = self.short_tokens.get(key)
+                found = found - 4 if found >= 0 else 0
+                if found == -2:  # the newline between two texts
+                    row += 1
+                    if row >= n_texts:
+                        return False
+                    starts[row] = n
+                    continue
+                if found == -1:  # a whitespace token
+                    continue
+            else:
+                known = self.long_tokens.get(text)
+                found = 0 if known is None else <int64_t>known
+            if found == 0 and _blank(text):
                 continue
-            found = known.get(token)
-            ids[n] = 0 if found is None else <int64_t>found
+            ids[n] = found
             n += 1
         if row != n_texts - 1:
             return False
@@ -236,19 +323,19 @@ cdef class Kernel:
 
     cdef void _score(self, const int64_t[::1] lower, const int64_t[::1] original,
                      int64_t n_texts, int64_t* lower_starts, int64_t* original_starts,
-                     int64_t* ids, int64_t* token_starts, int64_t* columns, int64_t* groups,
-                     double[::1] out) noexcept:
+                     int64_t* ids, int64_t* token_starts, Column* grams, int64_t* counts,
+                     int64_t* groups, double[::1] out) noexcept:
         cdef int64_t t, b
         cdef double total
         for t in range(n_texts):
             total = 0.0
             for b in range(self.order.shape[0]):
                 if self.order[b] == 0:
-                    total = self._word(ids, token_starts[t], token_starts[t + 1], columns,
-                                       total)
+                    total = self._word(ids, token_starts[t], token_starts[t + 1], grams,
+                                       counts, total)
                 elif self.order[b] == 1:
                     total = self._char(lower, lower_starts[t], lower_starts[t + 1] - 1,
-                                       columns, total)
+                                       grams, counts, total)
                 elif self.order[b] == 2:
                     total = self._style(original, original_starts[t],
                                         original_starts[t + 1] - 1, groups, total)
@@ -257,14 +344,25 @@ cdef class Kernel:
                                        total)
             out[t] = total
 
-    cdef double _word(self, int64_t* ids, int64_t start, int64_t end, int64_t* columns,
-                      double total) noexcept nogil:
-        cdef int64_t i, n, q, key, column, found = 0
+    cdef double _word(self, int64_t* ids, int64_t start, int64_t end, Column* grams,
+                      int64_t* counts, double total) noexcept nogil:
+        cdef int64_t i, n, q, key, found = 0
+        cdef const Column* gram
         cdef bint known
         for n in range(self.word_low, self.word_high + 1):
+            for i in range(start, end - n + 1):  # the lookups below overlap their misses
+                if n > 1:
+                    key, known = 0, True
+                    for q in range(n):
+                        known = known and ids[i + q] > 0
+                        key = key * self.n_ids + ids[i + q]
+                    if known and n == 2:
+                        self.word_bigrams.prefetch(key)
+                    elif known:
+                        self.word_trigrams.prefetch(key)
             for i in range(start, end - n + 1):
                 if n == 1:
-                    column = self.word_unigrams[ids[i]]
+                    gram = &self.word_unigrams.data[ids[i]]
                 else:
                     key, known = 0, True
                     for q in range(n):
@@ -273,83 +371,87 @@ cdef class Kernel:
                     if not known:
                         continue
                     if n == 2:
-                        column = self.word_bigrams.get(key)
+                        gram = self.word_bigrams.get(key)
                     else:
-                        column = self.word_trigrams.get(key)
-                if column >= 0:
-                    columns[found] = column
+                        gram = self.word_trigrams.get(key)
+                if gram.column >= 0:
+                    grams[found] = gram[0]
                     found += 1
-        return self._tfidf(columns, found, self.word_idf, self.offsets[0], total)
+        return self._tfidf(grams, counts, found, total)
 
     cdef double _char(self, const int64_t[::1] codes, int64_t start, int64_t end,
-                      int64_t* columns, double total) noexcept:
+                      Column* grams, int64_t* counts, double total) noexcept:
         """With a closed vocabulary (CharBlock.closed: every kept n-gram longer
         than ``char_low`` has both of its (n-1)-grams kept), such an n-gram is
         looked up only where both were found (bit n-2 of ``known[i]``: the
         n-gram at i)."""
-        cdef int64_t i, n, key, column, found = 0
-        cdef int64_t top = self.char_unigrams.shape[0] - 1
+        cdef int64_t i, n, found = 0
+        cdef int64_t top = self.char_unigrams.size - 1
+        cdef const Column* gram
+        cdef ColumnTable table
         cdef unsigned char known[1024]
         cdef bint track = self.char_closed and end - start <= 1024
         cdef unsigned char need
         for n in range(1, self.char_high + 1):
             need = 1 << (n - 2) if n > 1 else 0
+            table = self.char_bigrams if n == 2 else self.char_trigrams
+            for i in range(start, end - n + 1):  # the lookups below overlap their misses
+                if n > 1 and not (track and n > self.char_low
+                                  and not (known[i - start] & known[i - start + 1] & need)):
+                    table.prefetch(_char_key(codes, i, n))
             for i in range(start, end - n + 1):
                 if n == 1:
-                    column = self.char_unigrams[codes[i] if codes[i] < top else top]
+                    gram = &self.char_unigrams.data[codes[i] if codes[i] < top else top]
                     if track:
-                        known[i - start] = column >= 0
+                        known[i - start] = gram.column >= 0
                 elif (track and n > self.char_low
                       and not (known[i - start] & known[i - start + 1] & need)):
                     continue
-                elif n == 2:
-                    column = self.char_bigrams.get((codes[i] << BITS) | codes[i + 1])
-                    if track and column >= 0:
-                        known[i - start] |= 2
                 else:
-                    key = (((codes[i] << BITS) | codes[i + 1]) << BITS) | codes[i + 2]
-                    column = self.char_trigrams.get(key)
-                if column >= 0 and n >= self.char_low:
-                    columns[found] = column
+                    gram = table.get(_char_key(codes, i, n))
+                    if n == 2 and track and gram.column >= 0:
+                        known[i - start] |= 2
+                if gram.column >= 0 and n >= self.char_low:
+                    grams[found] = gram[0]
                     found += 1
-        return self._tfidf(columns, found, self.char_idf, self.offsets[1], total)
+        return self._tfidf(grams, counts, found, total)
 
-    cdef double _tfidf(self, int64_t* columns, int64_t found, const float[::1] idf,
-                       int64_t offset, double total) noexcept nogil:
-        """Counts of the (sorted) columns, sublinear tf x idf in float32, L2
-        normalised as sparsefuncs_fast does, added to ``total`` in column order."""
+    cdef double _tfidf(self, Column* grams, int64_t* counts, int64_t found,
+                       double total) noexcept nogil:
+        """Counts of the n-grams' (sorted) columns, sublinear tf x idf in float32,
+        L2 normalised as sparsefuncs_fast does, added to ``total`` in column order."""
         cdef int64_t i, j, k, distinct = 0
-        cdef int64_t value
+        cdef Column value
         cdef double norm = 0.0
         cdef float weight
         for i in range(1, found):  # insertion sort: a headline has tens of n-grams
-            value = columns[i]
+            value = grams[i]
             j = i - 1
-            while j >= 0 and columns[j] > value:
-                columns[j + 1] = columns[j]
+            while j >= 0 and grams[j].column > value.column:
+                grams[j + 1] = grams[j]
                 j -= 1
-            columns[j + 1] = value
+            grams[j + 1] = value
         i = 0
-        while i < found:  # run lengths: (column, count) pairs, written in place
+        while i < found:  # run lengths: each column once, its count beside it
             j = i
-            while j < found and columns[j] == columns[i]:
+            while j < found and grams[j].column == grams[i].column:
                 j += 1
-            columns[distinct] = columns[i]
-            columns[found + distinct] = j - i
+            grams[distinct] = grams[i]
+            counts[distinct] = j - i
             distinct += 1
             i = j
         for k in range(distinct):
-            if columns[found + k] >= self.tf.shape[0]:
+            if counts[k] >= self.tf.shape[0]:
                 self.too_long = True  # a count past the tf table: the caller falls back
                 return total
-            weight = self.tf[columns[found + k]] * idf[columns[k]]
+            weight = self.tf[counts[k]] * grams[k].idf
             norm += weight * weight
         if norm == 0.0:
             return total
         norm = sqrt(norm)
         for k in range(distinct):
-            weight = <float>((self.tf[columns[found + k]] * idf[columns[k]]) / norm)
-            total += <double>weight * self.weights[offset + columns[k]]
+            weight = <float>((self.tf[counts[k]] * grams[k].idf) / norm)
+            total += <double>weight * grams[k].weight
         return total
 
     cdef double _style(self, const int64_t[::1] codes, int64_t start, int64_t end,
@@ -435,12 +537,29 @@ cdef class Kernel:
         return total
 
 
+cdef inline int64_t _char_key(const int64_t[::1] codes, int64_t i, int64_t n) noexcept nogil:
+    """The packed key of the n-gram at i (fast_features._pack: 21 bits per character)."""
+    cdef int64_t q, key = codes[i]
+    for q in range(1, n):
+        key = (key << BITS) | codes[i + q]
+    return key
+
+
 cdef inline bint _member(int64_t c, const int64_t[::1] chars) noexcept nogil:
     cdef int64_t i
     for i in range(chars.shape[0]):
         if chars[i] == c:
             return True
     return False
+
+
+cdef bint _blank(str text):
+    """True if ``text`` is not empty and all whitespace (str.isspace())."""
+    cdef Py_UCS4 char
+    for char in text:
+        if not Py_UNICODE_ISSPACE(char):
+            return False
+    return len(text) > 0
 
 
 cdef int64_t[::1] _code_points(str text):

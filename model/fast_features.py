@@ -82,18 +82,18 @@ class CsrArrays:
 class KeyTable:
     """A read-only int64 -> int64 hash map with vectorised lookups.
 
-    Open addressing with linear probing in a table of at least 4x the keys
-    (Fibonacci hashing: the top bits of key x 0x9E3779B97F4A7C15 mod 2^64);
-    all keys must be >= 0.
+    Open addressing with linear probing in a table of at least ``spread``
+    times the keys (Fibonacci hashing: the top bits of key x
+    0x9E3779B97F4A7C15 mod 2^64); all keys must be >= 0.
     """
 
     _EMPTY = -1
     _MULTIPLIER = np.int64(0x9E3779B97F4A7C15 - (1 << 64))  # the same bits, as int64
 
-    def __init__(self, keys, values):
+    def __init__(self, keys, values, spread: int = 4):
         keys = np.asarray(keys, dtype=np.int64)
         values = np.asarray(values, dtype=np.int64)
-        bits = max(4, int(np.ceil(np.log2(max(len(keys), 1) * 4))))
+        bits = max(4, int(np.ceil(np.log2(max(len(keys), 1) * spread))))
         self._shift = 64 - bits
         self._mask = (1 << bits) - 1
         self._keys = np.full(1 << bits, self._EMPTY, dtype=np.int64)
@@ -110,6 +110,11 @@ class KeyTable:
             placed[winners] = True
             pending = pending[~placed[pending]]
             slots[pending] = (slots[pending] + 1) & self._mask
+
+    def items(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stored keys and their values (int64 arrays, in slot order)."""
+        stored = self._keys != self._EMPTY
+        return self._keys[stored], self._values[stored]
 
     def _slots(self, keys: np.ndarray) -> np.ndarray:
         # int64 products wrap modulo 2^64; the arithmetic shift and the mask

@@ -26,7 +26,8 @@ import numpy as np
 from model import fast_features
 from model.bait_style import (_CLASSIFIERS, _QUESTION_ENDS, _VAGUE_STARTS, PHRASE_GROUPS,
                               _phrase_table)
-from model.fast_features import CharBlock, DenseBlock, WordBlock, _pack
+from model.fast_features import (CharBlock, DenseBlock, WordBlock, _pack,
+                                  _short_token_key)
 from model.textarrays import BMP, SEPARATOR
 from model.features import _QUOTES, BAIT_PHRASES, GOSSIP_TERMS, StyleFeatures, _cut_function
 
@@ -38,6 +39,11 @@ except ImportError:  # built without a C compiler: the vectorised path serves
 log = logging.getLogger(__name__)
 
 TF_TABLE_SIZE = 1 << 16
+# What the kernel reads of a TF-IDF column (its Column and Slot structs):
+# one lookup brings the column, its idf and the classifier's weight together.
+COLUMN = np.dtype([("column", "<i4"), ("idf", "<f4"), ("weight", "<f8")])
+SLOT = np.dtype([("key", "<i8"), ("column", "<i4"), ("idf", "<f4"), ("weight", "<f8")])
+TABLE_SPREAD = 2  # slots per key (at least) in the kernel's n-gram tables
 _FNV_OFFSET, _FNV_PRIME, _MASK64 = 1469598103934665603, 1099511628211, (1 << 64) - 1
 _KINDS = {WordBlock: 0, CharBlock: 1}
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -137,19 +143,53 @@ def _build(classifier, union) -> _Compiled | None:
             and word.vectorizer._tfidf.norm == "l2" == char.vectorizer._tfidf.norm
             and word.vectorizer.dtype == np.float32 == char.vectorizer.dtype):
         return None
+    weights = classifier._scoring_weights()
+    word_columns = _ColumnData(word.vectorizer._tfidf.idf_, weights[ordered[0]:])
+    char_columns = _ColumnData(char.vectorizer._tfidf.idf_, weights[ordered[1]:])
+    long_tokens = {token: i for token, i in word.ids.items()
+                   if i > 0 and _short_token_key(token) is None}
     tables = _kernel.Kernel(
-        {token: i for token, i in word.ids.items() if i > 0},
-        np.asarray(kinds, dtype=np.int64), np.asarray(ordered, dtype=np.int64),
-        classifier._scoring_weights(), tf,
-        word.low, word.high, word.n_ids, word.unigram_columns,
-        _table(word.tables.get(2)), _table(word.tables.get(3)),
-        word.vectorizer._tfidf.idf_.astype(np.float32),
-        char.low, char.high, char.unigrams, _table(char.tables.get(2)),
-        _table(char.tables.get(3)), char.closed, char.vectorizer._tfidf.idf_.astype(np.float32),
+        _table(word.short_tokens), long_tokens,
+        np.asarray(kinds, dtype=np.int64), np.asarray(ordered, dtype=np.int64), weights, tf,
+        word.low, word.high, word.n_ids, word_columns.direct(word.unigram_columns),
+        word_columns.table(word.tables.get(2)), word_columns.table(word.tables.get(3)),
+        char.low, char.high, char_columns.direct(char.unigrams),
+        char_columns.table(char.tables.get(2)), char_columns.table(char.tables.get(3)),
+        char.closed,
         _phrases(*style_phrases), _phrases(*_bait_phrases()), len(PHRASE_GROUPS),
         _pairs(_VAGUE_STARTS), _codes(_QUESTION_ENDS), _codes(_CLASSIFIERS), _codes(_QUOTES))
     return _Compiled(classifier.coef_, float(classifier.intercept_[0]), tables,
                      word.segmenter.backend)
+
+
+class _ColumnData:
+    """The kernel's records of one TF-IDF block: each column's float32 idf and
+    its weight (``weights[column]``: the block's slice of the classifier's)."""
+
+    def __init__(self, idf: np.ndarray, weights: np.ndarray):
+        self.idf, self.weights = idf.astype(np.float32), weights
+
+    def _fill(self, records: np.ndarray, columns: np.ndarray) -> None:
+        records["column"] = columns
+        present = columns >= 0
+        records["idf"][present] = self.idf[columns[present]]
+        records["weight"][present] = self.weights[columns[present]]
+
+    def direct(self, columns: np.ndarray):
+        """A direct table: index -> the record of ``columns[index]`` (-1: none)."""
+        records = np.zeros(len(columns), dtype=COLUMN)
+        self._fill(records, columns)
+        return _kernel.Columns(records)
+
+    def table(self, table: fast_features.KeyTable | None):
+        """``table`` (n-gram key -> column) with the columns' records as values,
+        at half its spread: a slot is 24 bytes instead of 16."""
+        table = fast_features.KeyTable(*(table.items() if table else ([], [])),
+                                       spread=TABLE_SPREAD)
+        slots = np.zeros(len(table._keys), dtype=SLOT)
+        slots["key"] = table._keys
+        self._fill(slots, table._values)
+        return _kernel.ColumnTable(slots, table._shift, table._mask)
 
 
 def _codes(chars: str) -> np.ndarray:
