@@ -294,7 +294,8 @@ def _quality(quality: dict) -> list[str]:
 def _throughput(throughput: dict) -> list[str]:
     lines = ["## In-process throughput (one core)", "",
              f"{throughput['headlines']:,} headlines of the unlabeled pool; child process "
-             f"pinned to CPU 0: {throughput['pinned_to_cpu0']}; 1 BLAS/OpenMP thread; medians. "
+             f"pinned to CPU 0: {throughput['pinned_to_cpu0']}; 1 BLAS/OpenMP thread; medians; "
+             "ours, the retrained model and fastText called in turn on each batch. "
              "`predict_proba`: p_clickbait array; `score`: result objects (what the API "
              "returns); fastText: rjieba tokenisation + `predict(k=1)`, and with our "
              "normalisation in front.", "",

@@ -4,8 +4,10 @@ Headlines come from ../shared/datasets/unlabeled/ (both files, in order).
 Each measurement runs in a child process pinned to CPU 0 (``taskset``) with
 OMP/OpenBLAS/MKL threads set to 1, and reports medians: over 300 different
 one-headline calls, 50 different 100-headline batches, and repeated runs of
-the 10,000-headline batch. fastText is timed in the same process on the
-same headlines, tokenisation included. With ``baseline``, the model package
+the 10,000-headline batch. fastText and the retrained model are timed in
+the same process on the same headlines (fastText's tokenisation included),
+each call in turn with ours on every input, so that their ratios to ours
+share the machine's noise of the moment. With ``baseline``, the model package
 of the commit before the vectorised path is timed the same way.
 """
 

@@ -44,6 +44,22 @@ def median_time(function: Callable, inputs: Sequence) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians(functions: dict[str, Callable], inputs: Sequence) -> dict[str, float]:
+    """Median seconds of each ``function(x)`` over ``inputs``, the functions
+    timed in turn on each input (one warm-up call each first), so that ratios
+    between them share the machine's noise of the moment instead of each
+    taking its own stretch of it."""
+    for function in functions.values():
+        function(inputs[0])
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for x in inputs:
+        for name, function in functions.items():
+            started = time.perf_counter()
+            function(x)
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def staged_medians(stages: Callable[[object], dict[str, float]], inputs: Sequence) -> dict:
     """Median of each stage time over ``inputs``; ``stages(x)`` returns seconds by stage."""
     stages(inputs[0])
@@ -110,7 +126,9 @@ def _rates(size: int, seconds: float) -> dict:
     return {"seconds": seconds, "headlines_per_second": size / seconds}
 
 
-def measure_model(spec: dict, headlines: list[str]) -> dict:
+def measure_model(spec: dict, headlines: list[str], rivals: dict[str, Callable]) -> tuple:
+    """Our model's rates, stages and first call; and the rates of each of
+    ``rivals`` (name -> predict function), timed interleaved with ours."""
     from model.normalize import normalize_many
     from model.scoring import load_model
 
@@ -134,21 +152,25 @@ def measure_model(spec: dict, headlines: list[str]) -> dict:
     else:
         stages = _baseline_stages(classifier, normalize_many)
     result = {"first_call_seconds": first_call, "by_batch": {}}
+    rates: dict[str, dict] = {name: {} for name in rivals}
     for size in spec["batches"]:
         inputs = batches_of(headlines, size, spec["repeats"])
-        entry = {"predict_proba": _rates(size, median_time(model.predict_proba, inputs)),
-                 "score": _rates(size, median_time(model.score, inputs)),
-                 "stages": staged_medians(stages, inputs)}
-        result["by_batch"][str(size)] = entry
-    return result
+        medians = interleaved_medians({"ours": model.predict_proba, **rivals}, inputs)
+        result["by_batch"][str(size)] = {
+            "predict_proba": _rates(size, medians.pop("ours")),
+            "score": _rates(size, median_time(model.score, inputs)),
+            "stages": staged_medians(stages, inputs)}
+        for name, seconds in medians.items():
+            rates[name][str(size)] = _rates(size, seconds)
+    return result, rates
 
 
 ADAPTED_LABELS = 300
 
 
-def measure_adapted(spec: dict, headlines: list[str]) -> dict:
-    """predict_proba of a model a retrain would promote: the bundled model adapted
-    to :data:`ADAPTED_LABELS` labels (the model's own answers with every tenth
+def adapted_model(headlines: list[str]):
+    """The model a retrain would promote: the bundled model adapted to
+    :data:`ADAPTED_LABELS` labels (the model's own answers with every tenth
     flipped; labels mode), headlines taken from the end of the pool."""
     from model.adaptation import adapt_to_labels
     from model.scoring import Model, load_model
@@ -157,14 +179,11 @@ def measure_adapted(spec: dict, headlines: list[str]) -> dict:
     texts = headlines[-ADAPTED_LABELS:]
     labels = (bundled.predict_proba(texts) >= bundled.threshold).astype(int)
     labels[::10] = 1 - labels[::10]
-    model = Model(adapt_to_labels(bundled.classifier, texts, labels), bundled.manifest).warm()
-    return {"labels": ADAPTED_LABELS, "by_batch": {
-        str(size): {"predict_proba": _rates(size, median_time(
-            model.predict_proba, batches_of(headlines, size, spec["repeats"])))}
-        for size in spec["batches"]}}
+    return Model(adapt_to_labels(bundled.classifier, texts, labels), bundled.manifest).warm()
 
 
-def measure_fasttext(spec: dict, headlines: list[str]) -> dict:
+def fasttext_predictors(spec: dict) -> dict[str, Callable]:
+    """fastText's predict on raw headlines (rjieba tokens) and after our normalisation."""
     import fasttext
 
     from benchmarks.fasttext_baseline import tokenise
@@ -172,10 +191,10 @@ def measure_fasttext(spec: dict, headlines: list[str]) -> dict:
 
     model = fasttext.load_model(spec["fasttext_model"])
 
-    def predict(batch: list[str]):
+    def tokenise_predict(batch: list[str]):
         return model.predict(tokenise(batch), k=1)
 
-    def predict_normalised(batch: list[str]):
+    def normalise_tokenise_predict(batch: list[str]):
         return model.predict(tokenise(normalize_many(batch)), k=1)
 
     def stages(batch: list[str]) -> dict[str, float]:
@@ -185,14 +204,8 @@ def measure_fasttext(spec: dict, headlines: list[str]) -> dict:
         model.predict(tokens, k=1)
         return {"tokenisation": middle - started, "predict": time.perf_counter() - middle}
 
-    result = {}
-    for size in spec["batches"]:
-        inputs = batches_of(headlines, size, spec["repeats"])
-        result[str(size)] = {
-            "tokenise_predict": _rates(size, median_time(predict, inputs)),
-            "normalise_tokenise_predict": _rates(size, median_time(predict_normalised, inputs)),
-            "stages": staged_medians(stages, inputs)}
-    return result
+    return {"tokenise_predict": tokenise_predict,
+            "normalise_tokenise_predict": normalise_tokenise_predict, "stages": stages}
 
 
 def main(argv: list[str]) -> int:
@@ -204,11 +217,26 @@ def main(argv: list[str]) -> int:
     if spec["mode"] == "baseline" and hasattr(model, "fast_features"):
         raise RuntimeError(f"baseline mode imported the current model package {model.__file__}")
     package = os.path.relpath(model.__file__, Path(__file__).resolve().parents[1])
-    result = {"model": measure_model(spec, headlines), "model_path": package}
+    rivals: dict[str, Callable] = {}
+    fasttext = None
     if spec["mode"] == "current":
-        result["adapted"] = measure_adapted(spec, headlines)
-    if spec["mode"] == "current" and spec.get("fasttext_model"):
-        result["fasttext"] = measure_fasttext(spec, headlines)
+        rivals["adapted"] = adapted_model(headlines).predict_proba
+        if spec.get("fasttext_model"):
+            fasttext = fasttext_predictors(spec)
+            rivals.update({name: fasttext[name] for name in ("tokenise_predict",
+                                                             "normalise_tokenise_predict")})
+    measured, rates = measure_model(spec, headlines, rivals)
+    result = {"model": measured, "model_path": package}
+    if "adapted" in rates:
+        result["adapted"] = {"labels": ADAPTED_LABELS, "by_batch": {
+            size: {"predict_proba": rate} for size, rate in rates["adapted"].items()}}
+    if fasttext is not None:
+        result["fasttext"] = {size: {
+            "tokenise_predict": rates["tokenise_predict"][size],
+            "normalise_tokenise_predict": rates["normalise_tokenise_predict"][size],
+            "stages": staged_medians(fasttext["stages"],
+                                     batches_of(headlines, int(size), spec["repeats"]))}
+            for size in rates["tokenise_predict"]}
     print(json.dumps(result))
     return 0
 
