@@ -114,10 +114,11 @@ def run(config: BenchConfig) -> dict:
     with Server(config.work_dir / "http-home", workers=2) as server:
         _warm_up(server, scripts, min(sizes.http_seconds, 2))
         results["rss_mb_before"] = server.worker_rss_mb()
-        for name, (path, script) in scripts.items():
-            results["runs"][name] = [wrk(server.url + path, script, c, sizes.http_seconds)
-                                     for c in sizes.http_concurrency]
-            log.info("%s: %s", name, [r["rps"] for r in results["runs"][name]])
+        for c in sizes.http_concurrency:  # the endpoints in turn: ratios share the noise
+            for name, (path, script) in scripts.items():
+                results["runs"].setdefault(name, []).append(
+                    wrk(server.url + path, script, c, sizes.http_seconds))
+            log.info("c=%d: %s", c, {n: r[-1]["rps"] for n, r in results["runs"].items()})
         results["rss_mb_after"] = server.worker_rss_mb()
     results["score_1_vs_healthz"] = [
         round(s["rps"] / h["rps"], 3) for s, h in zip(results["runs"]["score_1"],

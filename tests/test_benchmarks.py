@@ -14,7 +14,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks import training_phases as tp
+
+pytestmark = pytest.mark.long(seconds=225)  # scheduled first (tests/conftest.py)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("quality", "throughput", "http", "training_scale", "retrain", "learning_curve",
@@ -23,7 +27,7 @@ SECTIONS = ("quality", "throughput", "http", "training_scale", "retrain", "learn
 
 def test_quick_benchmark_runs_every_section(tmp_path):
     done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path)],
-                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=280)
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=800)
     assert done.returncode == 0, done.stderr[-4000:]
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert results["quick"] is True

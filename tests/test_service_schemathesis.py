@@ -17,7 +17,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers import create_token, server_process
+
+pytestmark = pytest.mark.long(seconds=230)  # scheduled first (tests/conftest.py)
 
 CONFIG = Path(__file__).resolve().parent / "schemathesis" / "schemathesis.toml"
 SCHEMATHESIS = Path(sys.executable).with_name("st")
