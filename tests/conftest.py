@@ -18,18 +18,6 @@ from helpers import (auth, cli, create_token, running_server, server_process,
                      wait_for_job)
 
 
-def pytest_collection_modifyitems(config, items) -> None:
-    """The files marked ``long`` first, the longest first, the rest in their
-    order: pytest -n 2 --dist loadfile --no-loadscope-reorder hands out files
-    in this order, so the few multi-minute files start at once instead of
-    ending the run on one core. A scheduling hint only; nothing is skipped."""
-    def weight(item) -> float:
-        marker = item.get_closest_marker("long")
-        return -marker.kwargs.get("seconds", 60) if marker is not None else 0.0
-
-    items.sort(key=weight)  # stable: the order within a file stays
-
-
 def corpora_dir() -> Path:
     """The shared corpora (read-only): $HEADLINE_SIEVE_DATA, else ../shared/datasets."""
     from training.locations import data_dir

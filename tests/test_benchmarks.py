@@ -14,11 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from benchmarks import training_phases as tp
-
-pytestmark = pytest.mark.long(seconds=225)  # scheduled first (tests/conftest.py)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("quality", "throughput", "http", "training_scale", "retrain", "learning_curve",

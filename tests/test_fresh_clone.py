@@ -15,12 +15,9 @@ import signal
 import subprocess
 from pathlib import Path
 
-import pytest
 import requests
 
 from helpers import free_port, wait_for_200
-
-pytestmark = pytest.mark.long(seconds=115)  # scheduled first (tests/conftest.py)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SETUP_SECONDS = 600  # venv + pip install (about 30 s with a warm pip cache) + start

@@ -24,14 +24,11 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 import requests
 
 from helpers import auth, confident_labels, stored_label_ids
 from model.artifacts import MANIFEST_FILE, MODEL_FILE, sha256_file
 from service.retrain_worker import PHASES, STOP_AT_ENV
-
-pytestmark = pytest.mark.long(seconds=165)  # scheduled first (tests/conftest.py)
 
 STOP_SECONDS = 90  # bound on reaching a phase; only so that a broken job cannot hang
 

@@ -18,12 +18,9 @@ import statistics
 import time
 
 import psutil
-import pytest
 import requests
 
 from helpers import auth, confident_labels, stored_label_ids
-
-pytestmark = pytest.mark.long(seconds=75)  # scheduled first (tests/conftest.py)
 
 CLIENTS = 4
 REQUESTS_PER_CLIENT = 4000

@@ -29,15 +29,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
-import pytest
 import requests
 
 from helpers import auth, read_only, run, stored_label_ids, unmount
 from model.adaptation import adapt_to_labels
 from model.artifacts import new_version_id
 from service.stores.registry import Registry
-
-pytestmark = pytest.mark.long(seconds=85)  # scheduled first (tests/conftest.py)
 
 TMPFS_MB = 48  # bundled model and one candidate (8 MB each), labels, metrics files
 BALLAST_CHUNK = 1 << 16

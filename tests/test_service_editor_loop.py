@@ -26,8 +26,6 @@ from helpers import auth, create_token, game_and_other_headlines, server_process
 
 from training.locations import data_dir
 
-pytestmark = pytest.mark.long(seconds=80)  # scheduled first (tests/conftest.py)
-
 
 @pytest.fixture(scope="module")
 def desk() -> dict[str, list[str]]:

@@ -13,8 +13,6 @@ import requests
 
 from helpers import auth, wait_for_job
 
-pytestmark = pytest.mark.long(seconds=110)  # scheduled first (tests/conftest.py)
-
 
 def score(base: str, headlines: list[str]) -> dict:
     response = requests.post(f"{base}/v1/score", json={"headlines": headlines}, timeout=60)
