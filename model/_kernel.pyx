@@ -82,6 +82,8 @@ cdef class ColumnTable:
     cdef Column absent
 
     def __init__(self, slots, int shift, uint64_t mask):
+        if slots.dtype.itemsize != sizeof(Slot) or slots.shape[0] != mask + 1:
+            raise ValueError("slots must be model.kernel.SLOT records, one per slot")
         cdef const unsigned char[::1] raw = slots.view(np.uint8)
         self.slots, self.shift, self.mask = slots, shift, mask
         self.data = <const Slot*>&raw[0]
@@ -109,6 +111,8 @@ cdef class Columns:
     cdef int64_t size
 
     def __init__(self, records):
+        if records.dtype.itemsize != sizeof(Column) or records.shape[0] == 0:
+            raise ValueError("records must be model.kernel.COLUMN records, at least one")
         cdef const unsigned char[::1] raw = records.view(np.uint8)
         self.records, self.size = records, records.shape[0]
         self.data = <const Column*>&raw[0]

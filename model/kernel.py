@@ -184,7 +184,7 @@ class _ColumnData:
     def table(self, table: fast_features.KeyTable | None):
         """``table`` (n-gram key -> column) with the columns' records as values,
         at half its spread: a slot is 24 bytes instead of 16."""
-        table = fast_features.KeyTable(*(table.items() if table else ([], [])),
+        table = fast_features.KeyTable(*(table.items() if table is not None else ([], [])),
                                        spread=TABLE_SPREAD)
         slots = np.zeros(len(table._keys), dtype=SLOT)
         slots["key"] = table._keys
