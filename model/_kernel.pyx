@@ -349,39 +349,38 @@ cdef class Kernel:
             out[t] = total
 
     cdef double _word(self, int64_t* ids, int64_t start, int64_t end, Column* grams,
-                      int64_t* counts, double total) noexcept nogil:
-        cdef int64_t i, n, q, key, found = 0
+                      int64_t* counts, double total) noexcept:
+        cdef int64_t i, n, key, found = 0
         cdef const Column* gram
-        cdef bint known
+        cdef ColumnTable table
         for n in range(self.word_low, self.word_high + 1):
+            table = self.word_bigrams if n == 2 else self.word_trigrams
             for i in range(start, end - n + 1):  # the lookups below overlap their misses
-                if n > 1:
-                    key, known = 0, True
-                    for q in range(n):
-                        known = known and ids[i + q] > 0
-                        key = key * self.n_ids + ids[i + q]
-                    if known and n == 2:
-                        self.word_bigrams.prefetch(key)
-                    elif known:
-                        self.word_trigrams.prefetch(key)
+                key = self._word_key(ids, i, n) if n > 1 else -1
+                if key >= 0:
+                    table.prefetch(key)
             for i in range(start, end - n + 1):
                 if n == 1:
                     gram = &self.word_unigrams.data[ids[i]]
                 else:
-                    key, known = 0, True
-                    for q in range(n):
-                        known = known and ids[i + q] > 0
-                        key = key * self.n_ids + ids[i + q]
-                    if not known:
+                    key = self._word_key(ids, i, n)
+                    if key < 0:
                         continue
-                    if n == 2:
-                        gram = self.word_bigrams.get(key)
-                    else:
-                        gram = self.word_trigrams.get(key)
+                    gram = table.get(key)
                 if gram.column >= 0:
                     grams[found] = gram[0]
                     found += 1
         return self._tfidf(grams, counts, found, total)
+
+    cdef inline int64_t _word_key(self, int64_t* ids, int64_t i, int64_t n) noexcept nogil:
+        """The packed key of the word n-gram at i (fast_features._pack_ids), -1
+        if one of its tokens is unknown (no such n-gram is in the vocabulary)."""
+        cdef int64_t q, key = 0
+        for q in range(n):
+            if ids[i + q] <= 0:
+                return -1
+            key = key * self.n_ids + ids[i + q]
+        return key
 
     cdef double _char(self, const int64_t[::1] codes, int64_t start, int64_t end,
                       Column* grams, int64_t* counts, double total) noexcept:
@@ -400,16 +399,14 @@ cdef class Kernel:
             need = 1 << (n - 2) if n > 1 else 0
             table = self.char_bigrams if n == 2 else self.char_trigrams
             for i in range(start, end - n + 1):  # the lookups below overlap their misses
-                if n > 1 and not (track and n > self.char_low
-                                  and not (known[i - start] & known[i - start + 1] & need)):
+                if n > 1 and not self._char_skipped(known, i - start, n, need, track):
                     table.prefetch(_char_key(codes, i, n))
             for i in range(start, end - n + 1):
                 if n == 1:
                     gram = &self.char_unigrams.data[codes[i] if codes[i] < top else top]
                     if track:
                         known[i - start] = gram.column >= 0
-                elif (track and n > self.char_low
-                      and not (known[i - start] & known[i - start + 1] & need)):
+                elif self._char_skipped(known, i - start, n, need, track):
                     continue
                 else:
                     gram = table.get(_char_key(codes, i, n))
@@ -419,6 +416,12 @@ cdef class Kernel:
                     grams[found] = gram[0]
                     found += 1
         return self._tfidf(grams, counts, found, total)
+
+    cdef inline bint _char_skipped(self, unsigned char* known, int64_t at, int64_t n,
+                                   unsigned char need, bint track) noexcept nogil:
+        """True if the n-gram at ``at`` cannot be in a closed vocabulary: one of
+        its two (n-1)-grams was not found (see :meth:`_char`)."""
+        return track and n > self.char_low and not (known[at] & known[at + 1] & need)
 
     cdef double _tfidf(self, Column* grams, int64_t* counts, int64_t found,
                        double total) noexcept nogil:

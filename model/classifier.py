@@ -397,9 +397,9 @@ class TopicPrior:
         ``bias_`` to the naive Bayes with these per-category feature sums
         ``counts`` (sparse (K, n_features)) and headline counts
         ``class_counts`` (K,), as MultinomialNB computes it (each fold sets
-        them in turn; the last call, on every headline, is what is kept); a category without headlines (left out by
-        a fold) gets uniform feature probabilities (the formula gives them:
-        C = 0) and a prior of 1e-6."""
+        them in turn; the last call, on every headline, is what is kept); a
+        category without headlines (left out by a fold) gets uniform feature
+        probabilities (the formula gives them: C = 0) and a prior of 1e-6."""
         n_features = counts.shape[1]
         log_counts = counts.tocsr(copy=True)
         log_counts.data = np.log1p(log_counts.data / self.alpha)
