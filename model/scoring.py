@@ -84,8 +84,8 @@ class Model:
         else:
             p = self.predict_proba(headlines)
             explanations = [None] * len(headlines)
-        return [ScoreResult(h, LABELS[int(pi >= cut)], round(float(pi), 6), self.version, e)
-                for h, pi, e in zip(headlines, p, explanations)]
+        return [ScoreResult(h, LABELS[int(pi >= cut)], round(pi, 6), self.version, e)
+                for h, pi, e in zip(headlines, p.tolist(), explanations)]  # Python floats
 
     def _explain(self, features, top_k: int) -> list[list[tuple[str, float]]]:
         if self._names is None:

@@ -298,6 +298,21 @@ def test_invalid_utf8_over_raw_sockets_to_the_real_server(tmp_path, service_help
 
     with service_helpers.server_process(home, workers=1) as handle:
         probe()
+        assert _short_body_answer(handle.port) == (400, "malformed_json")
         ok = raw_request(handle.port, post_bytes(b"/v1/score", '{"headline": "标题"}'.encode()))
         assert ok[0] == 200
     figures(raw_requests_sent=sent, statuses=statuses)
+
+
+def _short_body_answer(port: int) -> tuple[int, str]:
+    """(status, error code) for a body shorter than its Content-Length, the
+    client closing its side after it: the view reads what came, not a hang."""
+    body = '{"headline": "标题'.encode()
+    request = post_bytes(b"/v1/score", body).replace(
+        b"Content-Length: " + str(len(body)).encode(), b"Content-Length: 200")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(payload)["error"]["code"]
