@@ -37,15 +37,18 @@ def request_body() -> bytes:
     """The raw request body, any content type, at most ``MAX_CONTENT_LENGTH`` bytes.
 
     A Content-Length over the limit was refused (413) before any view ran
-    (see :func:`service.app.create_app`); a body without one (chunked) is
-    read only up to the limit, and 413 is raised if more follows.
+    (see :func:`service.app.create_app`), so a body with one is read in one
+    call of ``wsgi.input`` (Werkzeug's read loop costs ~9 us of a 120 us
+    request; a body shorter than declared is read as it came). A body
+    without one (chunked) is read only up to the limit, and 413 is raised if
+    more follows.
     """
     length = request.content_length
-    if length is not None:  # at most the limit: one read of what the client declared
+    if length is not None:
         return request.environ["wsgi.input"].read(length)
     data = request.get_data(cache=True)
     limit = request.max_content_length
-    if request.content_length is None and limit is not None and len(data) >= limit:
+    if limit is not None and len(data) >= limit:
         request.stream.read(1)  # past the limit: Werkzeug raises 413 Request Entity Too Large
     return data
 
