@@ -227,10 +227,14 @@ def test_figures_of_the_properties(tally, figures):
 
 # -- raw sockets to the real server ----------------------------------------------
 
-def raw_request(port: int, request: bytes, timeout: float = 30) -> tuple[int, dict, bytes]:
-    """Send ``request`` as is; (status, headers, body) of the answer."""
+def raw_request(port: int, request: bytes, timeout: float = 30,
+                close_write: bool = False) -> tuple[int, dict, bytes]:
+    """Send ``request`` as is (then close the sending side, with ``close_write``);
+    (status, headers, body) of the answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(request)
+        if close_write:
+            sock.shutdown(socket.SHUT_WR)
         chunks = []
         while chunk := sock.recv(65536):
             chunks.append(chunk)
@@ -310,9 +314,5 @@ def _short_body_answer(port: int) -> tuple[int, str]:
     body = '{"headline": "标题'.encode()
     request = post_bytes(b"/v1/score", body).replace(
         b"Content-Length: " + str(len(body)).encode(), b"Content-Length: 200")
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(request)
-        sock.shutdown(socket.SHUT_WR)
-        answer = b"".join(iter(lambda: sock.recv(65536), b""))
-    head, _, payload = answer.partition(b"\r\n\r\n")
-    return int(head.split()[1]), json.loads(payload)["error"]["code"]
+    status, _, payload = raw_request(port, request, close_write=True)
+    return status, json.loads(payload)["error"]["code"]
