@@ -129,6 +129,8 @@ def _build(classifier, union) -> _Compiled | None:
         blocks[kind] = block
         offset += width
     style_phrases = _style_phrases()
+    if any(0x4E00 <= ord(q) <= 0x9FFF for q in _QUOTES):
+        return None  # the kernel's style pass takes Han characters for no quote
     if set(blocks) != {0, 1, 2, 3} or any(not phrase for phrase in style_phrases[0]):
         return None
     word, char = blocks[0], blocks[1]
@@ -243,16 +245,20 @@ def _phrases(phrases: list[str], owners: list[list[int]]):
     long_keys = [_hash(p) for _, p in long]
     if len(set(long_keys)) != len(long_keys):
         raise ValueError("two bait phrases share a kernel hash")
+    if any(len(p) > 64 for p in phrases):
+        raise ValueError("the kernel matches phrases of at most 64 characters")
     starts = np.cumsum([0] + [len(p) for p in phrases]).astype(np.int64)
     owner_starts = np.cumsum([0] + [len(o) for o in owners]).astype(np.int64)
-    first = np.zeros(BMP, dtype=np.uint8)
+    first = np.zeros(BMP, dtype=np.uint64)  # code point -> bit n - 1: a phrase of n starts so
+    any_first = 0  # the same for the other code points: every length
     for phrase in phrases:
+        bit = 1 << (len(phrase) - 1)
+        any_first |= bit
         if ord(phrase[0]) < BMP:
-            first[ord(phrase[0])] = 1
+            first[ord(phrase[0])] |= np.uint64(bit)
     return _kernel.Phrases(
         _table(fast_features.KeyTable([_pack(p) for _, p in short], [i for i, _ in short])),
         _table(fast_features.KeyTable(long_keys, [i for i, _ in long])),
-        np.asarray(sorted({len(p) for p in phrases}), dtype=np.int64),
         np.fromiter((ord(c) for p in phrases for c in p), dtype=np.int64), starts,
         owner_starts, np.asarray([g for o in owners for g in o], dtype=np.int64), first,
-        np.zeros(len(phrases), dtype=np.int64))
+        any_first, np.zeros(len(phrases), dtype=np.int64))
