@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     register_error_handlers(app)
     for module in BLUEPRINT_MODULES:
         app.register_blueprint(module.bp)
+    app.wsgi_app = scoring.LeanScoring(app)  # the common POST /v1/score, without Flask
 
     if settings.warm_up:
         threading.Thread(target=_warm_up, args=(state,), daemon=True, name="warm-up").start()

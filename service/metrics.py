@@ -105,12 +105,17 @@ class ServiceMetrics:
         app.before_request(_start_timer)
         app.after_request(self._record)
 
+    def record(self, endpoint: str, method: str, status: int, seconds: float | None) -> None:
+        """Count one request (``endpoint``: its URL rule) and its time, if measured."""
+        self.requests.labels(endpoint, method, str(status)).inc()
+        if seconds is not None:
+            self.latency.labels(endpoint, method).observe(seconds)
+
     def _record(self, response: Response) -> Response:
         started = g.pop("request_started", None)
         endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        self.requests.labels(endpoint, request.method, str(response.status_code)).inc()
-        if started is not None:
-            self.latency.labels(endpoint, request.method).observe(time.perf_counter() - started)
+        self.record(endpoint, request.method, response.status_code,
+                    None if started is None else time.perf_counter() - started)
         return response
 
 
