@@ -1,8 +1,8 @@
 """HTTP load: wrk against ``headline-sieve serve`` with 2 workers, on loopback.
 
-For each concurrency level: ``GET /healthz`` (the stack's ceiling: Flask,
-gunicorn, one registry read), ``POST /v1/score`` with one headline and with
-100 headlines. wrk runs for a fixed time per measurement (bounded), with as
+For each concurrency level: ``GET /healthz`` (the yardstick: gunicorn, a
+Flask view, one registry read), ``POST /v1/score`` with one headline and with
+100 headlines (both on the lean path of service/views/scoring.py). wrk runs for a fixed time per measurement (bounded), with as
 many connections as the concurrency and up to 2 threads; a Lua script sends
 the POST bodies (cycling through different headlines) and prints the
 figures as JSON. Worker memory (RSS) is read with psutil after the load.

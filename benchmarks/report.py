@@ -114,12 +114,13 @@ def _single_request_note(http: dict, throughput: dict | None) -> str:
     """Where a one-headline request's extra time goes (latencies at the lowest level)."""
     healthz, score = http["runs"]["healthz"][0], http["runs"]["score_1"][0]
     note = (f"p50 at c={score['connections']}: {score['p50_ms']:.2f} ms vs /healthz "
-            f"{healthz['p50_ms']:.2f} ms (+{score['p50_ms'] - healthz['p50_ms']:.2f} ms)")
+            f"{healthz['p50_ms']:.2f} ms ({score['p50_ms'] - healthz['p50_ms']:+.2f} ms)")
     if throughput and "1" in throughput["model"]["by_batch"]:
         model_ms = 1000 * throughput["model"]["by_batch"]["1"]["score"]["seconds"]
         note += (f"; the model scores one headline in {model_ms:.2f} ms in process (warm "
-                 "caches, ~2x that between requests); the rest is JSON parsing, validation "
-                 "and the result's JSON in the view")
+                 "caches, ~2x that between requests); the rest is gunicorn, JSON parsing, "
+                 "validation and encoding on the lean path, which skips Flask's request "
+                 "machinery that /healthz goes through (service/views/scoring.py)")
     return note
 
 

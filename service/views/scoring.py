@@ -90,7 +90,7 @@ class LeanScoring:
                                              and environ.get("HTTP_ORIGIN")):
             return None
         length = environ.get("CONTENT_LENGTH", "")
-        if not length.isdigit() or int(length) > settings.max_body_bytes:
+        if not (length.isascii() and length.isdigit()) or int(length) > settings.max_body_bytes:
             return None
         data = environ["wsgi.input"].read(int(length))
         environ["wsgi.input"] = io.BytesIO(data)
