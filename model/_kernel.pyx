@@ -10,8 +10,9 @@ weight beside its key, and each headline's lookups are prefetched before
 they are read, so that their cache misses overlap), weighted with scikit-learn's own
 arithmetic (float32 ``log(tf) + 1`` from a table numpy computed, times the
 float32 idf, L2 norm accumulated in double as sparsefuncs_fast does), and
-added to the log-odds in column order. tests/test_core_fast_path.py checks
-the probabilities against scikit-learn's pipeline to 1e-9.
+added to the log-odds (repeats counted with a hash set, in the order met).
+tests/test_core_fast_path.py checks the probabilities against scikit-learn's
+pipeline to 1e-9.
 """
 
 from libc.math cimport exp, sqrt
@@ -439,8 +440,8 @@ cdef class Kernel:
         The distinct columns are found with a hash set of their positions
         (``slots``: room for 2 x ``found`` rounded up to a power of two),
         in the order first met, not sorted: the sums differ from scikit-
-        learn's column order by rounding only (within 1e-12 of a headline's
-        log-odds; tests/test_core_fast_path.py holds them to 1e-9)."""
+        learn's column order by rounding only (at most 1.4e-14 of a
+        headline's log-odds on 20,000 pool headlines; the tests hold 1e-9)."""
         cdef int64_t i, k, distinct = 0
         cdef int bits = 4
         cdef uint32_t slot
