@@ -52,6 +52,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.special import expit
 
 from model.classifier import _logit
 from model.normalize import normalize_many
@@ -63,6 +64,7 @@ DEFAULT_MARGIN = 1.5
 DEFAULT_SUBSTANTIVE_WEIGHT = 12.0
 DEFAULT_TOPIC_STRENGTH = 0.5
 DEFAULT_ANCHOR = 1000.0
+GRADIENT_TOLERANCE = 1e-5  # L2 norm of the loss's gradient at the solution
 
 
 def _column_factors(classifier, dense_factor: float, group_factor: float) -> np.ndarray:
@@ -129,18 +131,33 @@ def adapt_to_labels(base, X: Sequence[str], y, strength: float = DEFAULT_STRENGT
     base_logits = features @ w0[used]
     n_used = len(used)
 
+    last: dict[str, np.ndarray] = {}  # theta -> the loss's curvature per headline
+
     def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
         delta, beta = theta[:n_used], theta[n_used:]
-        logits = a * (base_logits + features @ delta + topics @ beta) + offset
-        excess = margin - sign * logits
+        excess = margin - sign * (a * (base_logits + features @ delta + topics @ beta) + offset)
+        p = expit(excess)
+        last["theta"], last["curvature"] = theta.copy(), a * a * weights * p * (1.0 - p)
         loss = float(weights @ np.logaddexp(0.0, excess))
         loss += 0.5 * float(penalty @ delta ** 2) + 0.5 * float(topic_penalty @ beta ** 2)
-        slope = -sign * weights / (1.0 + np.exp(-excess))
+        slope = -sign * weights * p
         return loss, np.concatenate([a * (features.T @ slope) + penalty * delta,
                                      a * (topics.T @ slope) + topic_penalty * beta])
 
+    def hessian_times(theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        if "theta" not in last or not np.array_equal(last["theta"], theta):
+            loss_and_gradient(theta)
+        u = last["curvature"] * (features @ v[:n_used] + topics @ v[n_used:])
+        return np.concatenate([features.T @ u + penalty * v[:n_used],
+                               topics.T @ u + topic_penalty * v[n_used:]])
+
+    # The loss is strictly convex: Newton steps (conjugate gradients on
+    # Hessian-vector products, in a trust region) reach its minimum in some
+    # 20 iterations, where L-BFGS-B took ~200 and most of its time in its
+    # own bookkeeping for ~10^5 variables.
     result = minimize(loss_and_gradient, np.zeros(n_used + topics.shape[1]), jac=True,
-                      method="L-BFGS-B", options={"maxiter": 500})
+                      hessp=hessian_times, method="trust-ncg",
+                      options={"gtol": GRADIENT_TOLERANCE, "maxiter": 200})
     coef = w0.copy()
     coef[used] += result.x[:n_used]
     beta = result.x[n_used:]
