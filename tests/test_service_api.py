@@ -172,12 +172,15 @@ def test_body_over_the_limit_is_413_before_it_is_read(client, shared_app):
                          environ_overrides={"CONTENT_LENGTH": str(limit + 1)}), 413)
 
 
-def test_chunked_body_over_the_limit_is_413_while_streaming(client, shared_app):
+@pytest.mark.parametrize("path, content_type, start, end", [
+    ("/v1/score", "application/json", b'{"headline": "', b'"}'),
+    ("/v1/filter", "text/html; charset=utf-8", b"<ul><li><a href='/a'>", b"</a></li></ul>")])
+def test_chunked_body_over_the_limit_is_413_while_streaming(client, shared_app, path,
+                                                            content_type, start, end):
     limit = shared_app.extensions[EXTENSION].settings.max_body_bytes
-    body = io.BytesIO(b'{"headline": "' + b"a" * (limit + 10) + b'"}')
-    response = client.post("/v1/score", input_stream=body,
-                           headers={"Transfer-Encoding": "chunked",
-                                    "Content-Type": "application/json"},
+    body = io.BytesIO(start + "长".encode() * (limit // 3 + 10) + end)
+    response = client.post(path, input_stream=body,
+                           headers={"Transfer-Encoding": "chunked", "Content-Type": content_type},
                            environ_overrides={"wsgi.input_terminated": True})
     error_of(response, 413)
     assert body.tell() <= limit + 64 * 1024  # stopped reading near the limit

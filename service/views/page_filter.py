@@ -27,7 +27,7 @@ from service.state import get_state
 from service.views.auth import token_required
 from service.views.errors import ApiError
 from service.views.spec import endpoint
-from service.views.validation import invalid_value, json_body, validated
+from service.views.validation import invalid_value, json_body, request_body, validated
 from sidebar import filter_page
 from sidebar.document import PageTooDeep
 
@@ -85,7 +85,7 @@ def _page(threshold: float | None) -> tuple[bytes, str | None, float | None]:
         raw, declared = body.html.encode("utf-8", errors="replace"), "utf-8"
         threshold = body.threshold if body.threshold is not None else threshold
     elif request.mimetype in _HTML_TYPES:
-        raw, declared = request.get_data(cache=False), request.mimetype_params.get("charset")
+        raw, declared = request_body(), request.mimetype_params.get("charset")
     else:
         raise ApiError(415, "unsupported_media_type",
                        f"send the page as text/html or as JSON {{\"html\": \"...\"}}, "
