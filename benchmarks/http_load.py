@@ -2,7 +2,8 @@
 
 For each concurrency level: ``GET /healthz`` (the yardstick: gunicorn, a
 Flask view, one registry read), ``POST /v1/score`` with one headline and with
-100 headlines (both on the lean path of service/views/scoring.py). wrk runs for a fixed time per measurement (bounded), with as
+100 headlines (both on the lean path of service/views/scoring.py). wrk runs
+for a fixed time per measurement (bounded), with as
 many connections as the concurrency and up to 2 threads; a Lua script sends
 the POST bodies (cycling through different headlines) and prints the
 figures as JSON. Worker memory (RSS) is read with psutil after the load.

@@ -8,9 +8,9 @@ needs no token and sends no ``Origin`` to a service with CORS on — with the
 same status, headers, body and metrics, without Flask's request context,
 routing and hooks (in process, a one-headline request takes 82-88 us on it
 against 280 us through Flask; under gunicorn, about half of the worker's
-time per request). Any other request, and any request the lean path cannot finish, is
-handed to Flask with its body replayed, so every error answer comes from
-the one place. tests/test_service_lean_scoring.py holds the two paths to
+time per request). Any other request, and any request the lean path cannot
+finish, is handed to Flask with its body replayed, so every error answer
+comes from the one place. tests/test_service_lean_scoring.py holds the two paths to
 byte-equal answers.
 """
 
@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from service.active_model import ModelUnavailable
 from service.schemas import ScoreRequest, ScoreResponse
 from service.state import EXTENSION, ServiceState, get_state
-from service.views.auth import token_required
+from service.views.auth import token_needed, token_required
 from service.views.spec import endpoint
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ class LeanScoring:
         self.state: ServiceState = app.extensions[EXTENSION]
         self.json = app.json
         self.context = {"settings": self.state.settings}
+        # the view's own rule; a request that needs a token is Flask's to check
+        self.needs_token = token_needed(score, self.state.settings)
 
     def __call__(self, environ: dict, start_response):
         if environ.get("PATH_INFO") != RULE or environ.get("REQUEST_METHOD") != "POST":
@@ -87,8 +89,7 @@ class LeanScoring:
     def _body(self, environ: dict) -> bytes | None:
         """The body, read and put back for Flask; None if Flask should read it."""
         settings = self.state.settings
-        if settings.score_requires_token or (settings.cors_origins
-                                             and environ.get("HTTP_ORIGIN")):
+        if self.needs_token or (settings.cors_origins and environ.get("HTTP_ORIGIN")):
             return None
         length = environ.get("CONTENT_LENGTH", "")
         if not (length.isascii() and length.isdigit()) or int(length) > settings.max_body_bytes:
