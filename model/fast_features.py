@@ -245,33 +245,35 @@ class CharBlock:
         self.vocabulary = vectorizer.vocabulary_
         self.n_columns = len(vectorizer.vocabulary_)
         self.low, self.high = vectorizer.ngram_range
-        by_length: dict[int, tuple[list[int], list[int]]] = {
-            n: ([], []) for n in range(self.low, self.high + 1)}
-        for term, column in vectorizer.vocabulary_.items():
-            keys, columns = by_length[len(term)]
-            keys.append(_pack(term))
-            columns.append(column)
-        self.tables = {n: KeyTable(keys, columns) for n, (keys, columns) in by_length.items()
-                       if n > 1}
+        codes, lengths = _code_points_of(list(vectorizer.vocabulary_))
+        columns = np.fromiter(vectorizer.vocabulary_.values(), dtype=np.int64,
+                              count=self.n_columns)
+        keys = _fold(codes, lengths, self.high, lambda key, code: (key << _BITS) | code)
+        of_length = {n: lengths == n for n in range(self.low, self.high + 1)}
+        self.tables = {n: KeyTable(keys[rows], columns[rows])
+                       for n, rows in of_length.items() if n > 1}
         # Single characters: a direct table, code point -> column (-1: none; the
         # last entry stands for every code point past the vocabulary's).
-        keys, columns = by_length.get(1, ([], []))
-        self.unigrams = np.full(max(keys, default=0) + 2, -1, dtype=np.int64)
-        self.unigrams[np.asarray(keys, dtype=np.int64)] = columns
+        single = of_length.get(1, np.zeros(self.n_columns, dtype=bool))
+        self.unigrams = np.full(int(keys[single].max(initial=0)) + 2, -1, dtype=np.int64)
+        self.unigrams[keys[single]] = columns[single]
         # An n-gram of the vocabulary normally has both of its (n-1)-grams in it
         # (min_df pruning keeps that true); then only positions where both were
         # found need an n-gram lookup.
-        known = {n: set(keys) for n, (keys, _) in by_length.items()}
-        self.closed = all(_pack(term[:-1]) in known[len(term) - 1]
-                          and _pack(term[1:]) in known[len(term) - 1]
-                          for term in vectorizer.vocabulary_ if len(term) > self.low)
+        self.closed = all(
+            np.isin(keys[of_length[n]] >> _BITS, keys[of_length[n - 1]]).all()
+            and np.isin(keys[of_length[n]] & ((1 << _BITS * (n - 1)) - 1),
+                        keys[of_length[n - 1]]).all()
+            for n in range(self.low + 1, self.high + 1))
 
     @classmethod
     def compile(cls, vectorizer) -> "CharBlock | None":
         if not _plain_vectorizer(vectorizer, "char"):
             return None
         low, high = vectorizer.ngram_range
-        if not 1 <= low <= high <= _MAX_CHAR_N:
+        lengths = np.fromiter(map(len, vectorizer.vocabulary_), dtype=np.int64,
+                              count=len(vectorizer.vocabulary_))
+        if not 1 <= low <= high <= _MAX_CHAR_N or np.any((lengths < low) | (lengths > high)):
             return None
         return cls(vectorizer)
 
@@ -365,42 +367,48 @@ class WordBlock:
         self.n_columns = len(vectorizer.vocabulary_)
         self.low, self.high = vectorizer.ngram_range
         self.segmenter: Segmenter = vectorizer.tokenizer
-        ids: dict[str, int] = {}
-        terms = [([ids.setdefault(t, len(ids) + 1) for t in term.split(" ")], column)
-                 for term, column in vectorizer.vocabulary_.items()]
+        # The terms' tokens in one list (splitting the joined terms at each
+        # space equals splitting each term; no list per term to allocate).
+        terms = list(vectorizer.vocabulary_)
+        tokens = " ".join(terms).split(" ") if terms else []
+        lengths = np.fromiter(map(str.count, terms, repeat(" ")), dtype=np.int64,
+                              count=len(terms)) + 1
+        ids = {token: i for i, token in enumerate(dict.fromkeys(tokens), 1)}
         self.n_ids = len(ids) + 1
+        token_ids = np.fromiter(map(ids.__getitem__, tokens), dtype=np.int64,
+                                count=len(tokens))
+        keys = _fold(token_ids, lengths, self.high, lambda key, i: key * self.n_ids + i)
+        columns = np.fromiter(vectorizer.vocabulary_.values(), dtype=np.int64,
+                              count=self.n_columns)
         self.unigram_columns = np.full(self.n_ids, -1, dtype=np.int64)
-        packed: dict[int, tuple[list[int], list[int]]] = {}
-        for token_ids, column in terms:
-            if len(token_ids) == 1:
-                self.unigram_columns[token_ids[0]] = column
-            else:
-                keys, columns = packed.setdefault(len(token_ids), ([], []))
-                keys.append(_pack_ids(token_ids, self.n_ids))
-                columns.append(column)
-        self.tables = {n: KeyTable(keys, columns) for n, (keys, columns) in packed.items()}
+        self.unigram_columns[keys[lengths == 1]] = columns[lengths == 1]
+        self.tables = {n: KeyTable(keys[lengths == n], columns[lengths == n])
+                       for n in np.unique(lengths).tolist() if n > 1}
+        # What the tables can stand for: n-grams of the vectorizer's range, of
+        # tokens without whitespace (else n-grams would be ambiguous), keys in int64.
+        self.valid = (bool(np.all((lengths >= self.low) & (lengths <= self.high)))
+                      and "" not in ids and not any(map(str.isspace, "".join(ids)))
+                      and self.n_ids ** self.high < 2 ** 62)
         # jieba and rjieba emit whitespace as tokens of one character (or "\r\n").
         ids.update({chr(c): _DROP for c in range(0x10000) if chr(c).isspace()})
         ids.update({"\r\n": _DROP, "\n": _SEPARATOR})
         self.ids = ids
-        short = {token: i for token, i in ids.items() if _short_token_key(token) is not None}
-        self.short_tokens = KeyTable([_short_token_key(t) for t in short],
-                                     [i + _STORED for i in short.values()])
+        every = list(ids)
+        values = np.fromiter(ids.values(), dtype=np.int64, count=len(every))
+        keys = _short_token_keys(every)
+        short = keys >= 0
+        self.short_tokens = KeyTable(keys[short], values[short] + _STORED)
+        # The tokens the short table cannot hold, for the kernel's dict.
+        self.long_tokens = {every[i]: int(values[i])
+                            for i in np.flatnonzero(~short & (values > 0)).tolist()}
 
     @classmethod
     def compile(cls, vectorizer) -> "WordBlock | None":
         if not (_plain_vectorizer(vectorizer, "word")
                 and type(vectorizer.tokenizer) is Segmenter):
             return None
-        low, high = vectorizer.ngram_range
-        for term in vectorizer.vocabulary_:
-            tokens = term.split(" ")
-            if not low <= len(tokens) <= high or any(_blank_or_spaced(t) for t in tokens):
-                return None  # a token with whitespace in it: n-grams would be ambiguous
-        n_ids = len({t for term in vectorizer.vocabulary_ for t in term.split(" ")}) + 1
-        if n_ids ** high >= 2 ** 62:
-            return None
-        return cls(vectorizer)
+        block = cls(vectorizer)
+        return block if block.valid else None
 
     def is_current(self) -> bool:
         return self.vectorizer.vocabulary_ is self.vocabulary
@@ -496,27 +504,36 @@ class WordBlock:
         return found
 
 
-def _short_token_key(token: str) -> int | None:
-    """A token of 1 to 3 BMP characters as its packed key (16 bits per
-    character, the first highest, and the length above them), else None."""
-    if not 1 <= len(token) <= 3 or max(map(ord, token)) >= 1 << _BMP_BITS:
-        return None
-    key = len(token) << (3 * _BMP_BITS)
-    for k, char in enumerate(token):
-        key |= ord(char) << ((2 - k) * _BMP_BITS)
-    return key
+def _code_points_of(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(code points of ``strings`` one after another, int64; each string's
+    length, int64, shape (strings,)). Unpaired surrogates are kept as code points."""
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    joined = "".join(strings).encode("utf-32-le", "surrogatepass")
+    return np.frombuffer(joined, dtype="<u4").astype(np.int64), lengths
 
 
-def _blank_or_spaced(token: str) -> bool:
-    return not token or any(char.isspace() for char in token)
+def _fold(values: np.ndarray, lengths: np.ndarray, width: int, combine) -> np.ndarray:
+    """One key per run of ``values`` (consecutive runs of ``lengths``): ``combine``
+    folded over the run's first ``width`` values, from 0. int64, shape (runs,)."""
+    starts = np.cumsum(lengths) - lengths
+    keys = np.zeros(len(lengths), dtype=np.int64)
+    for k in range(width):
+        inside = np.flatnonzero(lengths > k)
+        keys[inside] = combine(keys[inside], values[starts[inside] + k])
+    return keys
 
 
-def _pack_ids(token_ids: Sequence[int], n_ids: int) -> int:
-    """A word n-gram as one integer key: its token ids as digits in base ``n_ids``."""
-    key = 0
-    for token_id in token_ids:
-        key = key * n_ids + token_id
-    return key
+def _short_token_keys(tokens: list[str]) -> np.ndarray:
+    """Each token of 1 to 3 BMP characters as its packed key (16 bits per
+    character, the first highest, and the length above them), -1 for any
+    other token; int64, shape (tokens,)."""
+    codes, lengths = _code_points_of(tokens)
+    keys = _fold(codes, lengths, 3, lambda key, code: (key << _BMP_BITS) | code)
+    keys <<= (3 - np.minimum(lengths, 3)) * _BMP_BITS
+    keys |= lengths << (3 * _BMP_BITS)
+    highest = _fold(codes, lengths, 3, np.maximum)
+    keys[(lengths < 1) | (lengths > 3) | (highest >= 1 << _BMP_BITS)] = -1
+    return keys
 
 
 class DenseBlock:
@@ -640,7 +657,7 @@ _LOCK = threading.Lock()
 
 
 def compiled(union: FeatureUnion) -> CompiledUnion | None:
-    """The compiled form of ``union`` (built on first use, about 0.3 s for the
+    """The compiled form of ``union`` (built on first use, about 0.5 s for the
     bundled model), None if it has parts this module does not reproduce."""
     result = _COMPILED.get(union, False)
     if result is False or (result is not None and not result.is_current()):

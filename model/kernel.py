@@ -26,8 +26,7 @@ import numpy as np
 from model import fast_features
 from model.bait_style import (_CLASSIFIERS, _QUESTION_ENDS, _VAGUE_STARTS, PHRASE_GROUPS,
                               _phrase_table)
-from model.fast_features import (CharBlock, DenseBlock, WordBlock, _pack,
-                                  _short_token_key)
+from model.fast_features import CharBlock, DenseBlock, WordBlock, _pack
 from model.textarrays import BMP, SEPARATOR
 from model.features import _QUOTES, BAIT_PHRASES, GOSSIP_TERMS, StyleFeatures, _cut_function
 
@@ -148,10 +147,8 @@ def _build(classifier, union) -> _Compiled | None:
     weights = classifier._scoring_weights()
     word_columns = _ColumnData(word.vectorizer._tfidf.idf_, weights[ordered[0]:])
     char_columns = _ColumnData(char.vectorizer._tfidf.idf_, weights[ordered[1]:])
-    long_tokens = {token: i for token, i in word.ids.items()
-                   if i > 0 and _short_token_key(token) is None}
     tables = _kernel.Kernel(
-        _table(word.short_tokens), long_tokens,
+        _table(word.short_tokens), word.long_tokens,
         np.asarray(kinds, dtype=np.int64), np.asarray(ordered, dtype=np.int64), weights, tf,
         word.low, word.high, word.n_ids, word_columns.direct(word.unigram_columns),
         word_columns.table(word.tables.get(2)), word_columns.table(word.tables.get(3)),

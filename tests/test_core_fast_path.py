@@ -248,6 +248,24 @@ def test_kernel_declines_a_union_without_every_block(unlabeled):
     assert kernel.log_odds(classifier, ["国务院召开常务会议"]) is None
 
 
+@pytest.mark.parametrize("block, term", [
+    ("word", "明星 八卦 新闻"),   # three tokens in a (1, 2) vocabulary
+    ("word", "明星 \u3000八卦"),  # a token with whitespace in it
+    ("char", "明星八卦"),        # four characters in a (1, 3) vocabulary
+])
+def test_a_vocabulary_the_tables_cannot_stand_for_falls_back_to_sklearn(unlabeled, block, term):
+    texts = normalize_many(unlabeled[:500])
+    union = build_features()
+    fit_union(union, texts)
+    vectorizer = dict(union.transformer_list)[block]
+    # The term takes the place of column 0's, so the idf still fits.
+    vectorizer.vocabulary_ = {**{t: c for t, c in vectorizer.vocabulary_.items() if c},
+                              term: 0}
+    assert fast_features.compiled(union) is None
+    probe = texts[:20] + [term.replace(" ", "")]
+    assert_same_matrix(fast_features.transform(union, probe), union.transform(probe).tocsr())
+
+
 # -- fitting -------------------------------------------------------------------
 
 def assert_same_fit(texts: list[str], **options) -> None:
