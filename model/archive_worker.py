@@ -68,7 +68,8 @@ class ModelPlugin(WorkerPlugin):
 
     def _load(self, address: str) -> Model:
         estimator = unpickle_artifact(self.data, self.sha256,
-                                      f"model {self.manifest.get('version')} on {address}")
+                                      f"model {self.manifest.get('version')} on {address}",
+                                      self.manifest.get("artifact_format"))
         return Model(estimator, self.manifest).warm()
 
     def teardown(self, worker) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import zlib
 
+import joblib
+import numpy as np
 import pytest
 
 from model import ArtifactError, load_model
@@ -86,3 +89,23 @@ def test_save_then_load_round_trip(tmp_path):
     assert estimator == {"weights": [1, 2, 3]}
     assert loaded["version"] == "t-1" and "scikit-learn" in loaded["libraries"]
     assert not list((tmp_path / "v").glob("*.tmp"))
+
+
+def test_an_artifact_written_by_joblib_still_loads_and_scores_the_same(tmp_path, model_copy):
+    """Versions saved before artifact_format existed (joblib.dump's own pickle,
+    arrays inline) stay loadable; every artifact stays readable by joblib.load."""
+    from model.artifacts import sha256_file
+
+    headlines = ["女星深夜现身酒店，网友炸了", "国务院常务会议部署稳就业工作"]
+    current = load_model(model_copy)
+    assert current.manifest["artifact_format"] == "pickle"
+    estimator = joblib.load(model_copy / MODEL_FILE)  # the new format, read by joblib
+    joblib.dump(estimator, model_copy / MODEL_FILE, compress=3)
+    manifest = json.loads((model_copy / MANIFEST_FILE).read_text(encoding="utf-8"))
+    del manifest["artifact_format"]
+    manifest["artifact_sha256"] = sha256_file(model_copy / MODEL_FILE)
+    (model_copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(pickle.UnpicklingError):  # not a plain pickle: joblib's path is needed
+        pickle.loads(zlib.decompress((model_copy / MODEL_FILE).read_bytes()))
+    old = load_model(model_copy)
+    np.testing.assert_array_equal(old.predict_proba(headlines), current.predict_proba(headlines))
