@@ -144,17 +144,19 @@ def test_a_newly_installed_bundled_model_becomes_a_candidate(service_home, tmp_p
 
 def test_retention_keeps_active_pinned_bundled_and_the_newest(tmp_path, bundled_model):
     """keep_versions=2: after six candidates, the bundled, a pinned one and the two
-    newest remain; the deleted ones are gone from the index and the disk."""
+    newest remain; the deleted ones are gone from the index and the disk. All
+    six are created in the same second (their time's resolution), as fast
+    saves are: the order they were added decides, not their ids' random part."""
     from model.adaptation import adapt_to_labels
-    from model.artifacts import new_version_id
 
     registry = Registry(tmp_path / "models", keep_versions=2)
     registry.ensure_initialized()
     estimator = adapt_to_labels(bundled_model.classifier, ["国务院召开常务会议"], [1])
     versions = []
     for i in range(6):
-        version = f"{new_version_id('adapted')}-{i}"
-        registry.add(estimator, {"version": version, "threshold": 0.5})
+        version = f"adapted-20261203T180532-{5 - i}"  # ids in the opposite order
+        registry.add(estimator, {"version": version, "threshold": 0.5,
+                                 "created": "2026-12-03T18:05:32+00:00"})
         versions.append(version)
         if i == 1:
             registry.pin(version)

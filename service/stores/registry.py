@@ -319,8 +319,12 @@ class Registry:
         from the index, then delete their directories."""
         protected = {data["active"]} | {
             v for v, e in data["versions"].items() if e.get("pinned") or e.get("kind") == "bundled"}
+        # Newest first: by creation time (to the second), then by the order the
+        # versions were added (the index keeps it), not by their random suffix.
+        added = {version: position for position, version in enumerate(data["versions"])}
         others = sorted((v for v in data["versions"] if v not in protected),
-                        key=lambda v: (data["versions"][v].get("created", ""), v), reverse=True)
+                        key=lambda v: (data["versions"][v].get("created", ""), added[v]),
+                        reverse=True)
         doomed = others[self.keep_versions:]
         if not doomed:
             return
