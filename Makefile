@@ -40,9 +40,11 @@ $(BENCH_STAMP): $(STAMP)
 run: $(STAMP)
 	$(BIN)/headline-sieve serve
 
+# Two processes (pytest-xdist), each test file on one of them: a file's module
+# fixtures (a trained model, a browser, a PostgreSQL server) are made once.
 test: $(BENCH_STAMP)
 	@$(SYSTEM)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Writes benchmarks/results/{report.md,results.json,training_scale.png}; ~15 min.
 bench: $(BENCH_STAMP)

@@ -139,27 +139,33 @@ def service_helpers():
 
 # -- figures of the reliability tests --------------------------------------------
 # Each reliability test records what it measured (requests sent, faults survived,
-# inputs tried, labels lost, ...) with the ``figures`` fixture. They are written to
-# <pytest basetemp>/reliability-figures.json and printed in the terminal summary,
-# without -s, and copied by hand into docs/reliability.md.
+# inputs tried, labels lost, ...) with the ``figures`` fixture, as a user property
+# of its report (which pytest-xdist sends from the worker that ran the test to
+# the controller). The controller writes them to
+# <pytest basetemp>/reliability-figures.json and prints them in the terminal
+# summary, without -s; they are copied by hand into docs/reliability.md.
 
 _FIGURES: dict[str, dict] = {}
 FIGURES_FILE = "reliability-figures.json"
+FIGURES_PROPERTY = "reliability_figures"
 
 
 @pytest.fixture
-def figures(request, record_property, tmp_path_factory):
+def figures(record_property):
     """``figures(name=value, ...)`` records this test's figures (JSON-serialisable)."""
-    test = request.node.name
-    path = tmp_path_factory.getbasetemp() / FIGURES_FILE
 
     def record(**values) -> None:
-        _FIGURES.setdefault(test, {}).update(values)
-        for name, value in values.items():
-            record_property(name, value)
-        path.write_text(json.dumps(_FIGURES, ensure_ascii=False, indent=2), encoding="utf-8")
+        record_property(FIGURES_PROPERTY, values)
 
     return record
+
+
+def pytest_runtest_logreport(report) -> None:
+    if report.when != "teardown":  # its report carries every property of the test
+        return
+    for name, values in report.user_properties:
+        if name == FIGURES_PROPERTY:
+            _FIGURES.setdefault(report.nodeid.rpartition("::")[2], {}).update(values)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
@@ -168,8 +174,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     terminalreporter.section("reliability figures")
     for test, values in _FIGURES.items():
         terminalreporter.write_line(f"{test}: {json.dumps(values, ensure_ascii=False)}")
-    basetemp = config._tmp_path_factory.getbasetemp()
-    terminalreporter.write_line(f"(written to {basetemp / FIGURES_FILE})")
+    path = config._tmp_path_factory.getbasetemp() / FIGURES_FILE
+    path.write_text(json.dumps(_FIGURES, ensure_ascii=False, indent=2), encoding="utf-8")
+    terminalreporter.write_line(f"(written to {path})")
 
 
 @pytest.fixture(scope="module")
