@@ -246,6 +246,8 @@ class CharBlock:
         self.n_columns = len(vectorizer.vocabulary_)
         self.low, self.high = vectorizer.ngram_range
         codes, lengths = _code_points_of(list(vectorizer.vocabulary_))
+        # What the tables can stand for: terms of the vectorizer's n-gram range.
+        self.valid = bool(np.all((lengths >= self.low) & (lengths <= self.high)))
         columns = np.fromiter(vectorizer.vocabulary_.values(), dtype=np.int64,
                               count=self.n_columns)
         keys = _fold(codes, lengths, self.high, lambda key, code: (key << _BITS) | code)
@@ -271,11 +273,10 @@ class CharBlock:
         if not _plain_vectorizer(vectorizer, "char"):
             return None
         low, high = vectorizer.ngram_range
-        lengths = np.fromiter(map(len, vectorizer.vocabulary_), dtype=np.int64,
-                              count=len(vectorizer.vocabulary_))
-        if not 1 <= low <= high <= _MAX_CHAR_N or np.any((lengths < low) | (lengths > high)):
+        if not 1 <= low <= high <= _MAX_CHAR_N:
             return None
-        return cls(vectorizer)
+        block = cls(vectorizer)
+        return block if block.valid else None
 
     def is_current(self) -> bool:
         return self.vectorizer.vocabulary_ is self.vocabulary
@@ -343,14 +344,6 @@ def _has_whitespace_runs(points: CodePoints) -> bool:
     codes = points.codes
     space = _whitespace_table()[np.minimum(codes, 0xFFFF)] & (codes <= 0xFFFF)
     return bool(np.any(space[:-1] & space[1:] & points.inside(2)))
-
-
-def _pack(term: str) -> int:
-    """A character n-gram as one integer key, 21 bits per character."""
-    key = 0
-    for char in term:
-        key = (key << _BITS) | ord(char)
-    return key
 
 
 class WordBlock:

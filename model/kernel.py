@@ -26,8 +26,8 @@ import numpy as np
 from model import fast_features
 from model.bait_style import (_CLASSIFIERS, _QUESTION_ENDS, _VAGUE_STARTS, PHRASE_GROUPS,
                               _phrase_table)
-from model.fast_features import CharBlock, DenseBlock, WordBlock, _pack
-from model.textarrays import BMP, SEPARATOR
+from model.fast_features import CharBlock, DenseBlock, WordBlock
+from model.textarrays import BMP, SEPARATOR, _pack
 from model.features import _QUOTES, BAIT_PHRASES, GOSSIP_TERMS, StyleFeatures, _cut_function
 
 try:
