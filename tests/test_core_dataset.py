@@ -122,3 +122,34 @@ def test_the_projects_label_files_match_the_shared_corpora():
     data = build_policy(load_recipe("default").policy, data_dir())
     assert not data.report.problems
     assert data.report.files[1].rows == 36
+
+
+def test_training_data_reads_a_corpus_its_label_references_share_once(tmp_path, monkeypatch):
+    """Label references point into the recipe's sources: one read serves both."""
+    import hashlib
+
+    import training.corpora as corpora
+    import training.dataset as dataset
+    from model.normalize import normalize
+    from training.train import load_training_data
+
+    (tmp_path / "class.txt").write_text("finance\nentertainment\n", encoding="utf-8")
+    lines = [f"股市大涨第{i}天\t0" for i in range(40)] + [f"明星恋情第{i}回\t1" for i in range(40)]
+    (tmp_path / "c.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    digest = hashlib.sha256(normalize("股市大涨第3天").encode()).hexdigest()[:8]
+    (tmp_path / "labels.tsv").write_text("label\tcorpus\tpath\tline\tsha256_8\n"
+                                         f"clickbait\tthucnews\tc.txt\t4\t{digest}\n",
+                                         encoding="utf-8")
+    monkeypatch.setattr(dataset, "DATASETS_DIR", tmp_path)
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('name = "t"\n[[policy]]\nlabels = "labels.tsv"\n[[sources]]\n'
+                      'corpus = "thucnews"\npath = "c.txt"\nclickbait = ["entertainment"]\n',
+                      encoding="utf-8")
+    opened = []
+    reader = corpora.READERS["thucnews"]
+    monkeypatch.setitem(corpora.READERS, "thucnews",
+                        lambda path: opened.append(path.name) or reader(path))
+    data = load_training_data(load_recipe(recipe), tmp_path)
+    assert opened == ["c.txt"]
+    assert data.policy.texts == [normalize("股市大涨第3天")] and data.policy.y.tolist() == [1]
+    assert len(data.topics) + len(data.topics_validation) == 80

@@ -270,26 +270,42 @@ READERS: dict[str, Callable[[Path], CorpusFile]] = {
 }
 
 
-def read_corpus(reader: str, path: Path) -> CorpusFile:
-    """Read ``path`` with the named reader (one of :data:`READERS`)."""
+Reads = dict[tuple[str, Path], CorpusFile]
+
+
+def read_corpus(reader: str, path: Path, reads: Reads | None = None) -> CorpusFile:
+    """Read ``path`` with the named reader (one of :data:`READERS`).
+
+    ``reads``, if given, keeps every file read (by reader and path) and
+    answers a second read of the same file from memory: a recipe's label
+    references point into the corpora its sources read anyway. Callers must
+    not change what it returns.
+    """
     try:
         function = READERS[reader]
     except KeyError:
         raise CorpusError(f"unknown reader {reader!r}; choose one of {sorted(READERS)}") from None
-    return function(Path(path))
+    if reads is None:
+        return function(Path(path))
+    key = (reader, Path(path))
+    if key not in reads:
+        reads[key] = function(Path(path))
+    return reads[key]
 
 
 REFERENCE_COLUMNS = ("label", "corpus", "path", "line", "sha256_8")
 
 
-def read_label_references(path: Path, data_dir: Path) -> CorpusFile:
+def read_label_references(path: Path, data_dir: Path, reads: Reads | None = None
+                          ) -> CorpusFile:
     """A label file that names its headlines instead of copying them.
 
     TSV with the header ``label, corpus, path, line, sha256_8``: the label
     (clickbait/substantive) of the headline on ``line`` of ``data_dir/path``,
     read with reader ``corpus``; ``sha256_8`` (the first 8 hex digits of the
     SHA-256 of the normalised headline) checks that the line still holds the
-    headline that was labelled. Each row's origin is ``path``.
+    headline that was labelled. Each row's origin is ``path``. ``reads``: as
+    for :func:`read_corpus`.
     """
     from model.normalize import normalize
 
@@ -309,7 +325,7 @@ def read_label_references(path: Path, data_dir: Path) -> CorpusFile:
             continue
         if key not in corpora:
             try:
-                rows = read_corpus(key[0], Path(data_dir) / key[1]).rows
+                rows = read_corpus(key[0], Path(data_dir) / key[1], reads).rows
             except CorpusError as exc:  # e.g. a data dir without that file
                 log.warning("%s: labels of %s skipped: %s", path, key[1], exc)
                 rows = []

@@ -13,7 +13,6 @@ the headline is left out. Both cases are counted in :class:`DatasetReport`.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from model.normalize import normalize_many
-from training.corpora import CorpusFile, Problem, read_corpus, read_label_references
+from training.corpora import CorpusFile, Problem, Reads, read_corpus, read_label_references
 from training.locations import DATASETS_DIR
 from training.recipes import PolicyFile, Recipe
 
@@ -85,20 +84,24 @@ class Dataset:
 
 def deduplicate(texts: list[str], labels: list[int], categories: list[str],
                 report: DatasetReport) -> Dataset:
-    """Collapse equal normalised ``texts`` with the module's conflict rule."""
-    votes: dict[str, Counter] = {}
+    """Collapse equal normalised ``texts`` with the module's conflict rule
+    (``labels``: 0 or 1 each)."""
+    votes: dict[str, list[int]] = {}  # text -> [substantive, clickbait] occurrences
     first_category: dict[tuple[str, int], str] = {}
     for text, label, category in zip(texts, labels, categories):
-        votes.setdefault(text, Counter())[label] += 1
+        count = votes.get(text)
+        if count is None:
+            votes[text] = count = [0, 0]
+        count[label] += 1
         first_category.setdefault((text, label), category)
     kept_texts, kept_y, kept_categories = [], [], []
-    for text, count in votes.items():
-        if len(count) > 1:
-            if count[0] == count[1]:
+    for text, (substantive, clickbait) in votes.items():
+        if substantive and clickbait:
+            if substantive == clickbait:
                 report.conflicts_dropped += 1
                 continue
             report.conflicts_resolved += 1
-        label = count.most_common(1)[0][0]
+        label = int(clickbait > substantive)
         kept_texts.append(text)
         kept_y.append(label)
         kept_categories.append(first_category[(text, label)])
@@ -127,23 +130,25 @@ def _record_file(report: DatasetReport, corpus: str, relative: str, read: Corpus
         log.warning("skipped malformed row %s", problem)
 
 
-def _read_policy_file(entry: PolicyFile | str, data_dir: Path) -> CorpusFile:
+def _read_policy_file(entry: PolicyFile | str, data_dir: Path, reads: Reads | None
+                      ) -> CorpusFile:
     if isinstance(entry, str) or not entry.by_reference:
-        return read_corpus("table", Path(data_dir) / getattr(entry, "path", entry))
-    return read_label_references(DATASETS_DIR / entry.path, data_dir)
+        return read_corpus("table", Path(data_dir) / getattr(entry, "path", entry), reads)
+    return read_label_references(DATASETS_DIR / entry.path, data_dir, reads)
 
 
 def build_policy(files: Sequence[PolicyFile | str], data_dir: Path,
-                 report: DatasetReport | None = None) -> Dataset:
+                 report: DatasetReport | None = None, reads: Reads | None = None) -> Dataset:
     """Read policy-labelled files (tables with ``label``, ``headline``,
     ``origin``, or the project's label references); normalise and
     de-duplicate. ``categories`` holds each headline's part
-    (:func:`origin_part`), so metrics can be reported per part."""
+    (:func:`origin_part`), so metrics can be reported per part. ``reads``:
+    files already read (:func:`training.corpora.read_corpus`)."""
     report = report or DatasetReport()
     texts, labels, parts = [], [], []
     for entry in files:
         relative = getattr(entry, "path", entry)
-        read = _read_policy_file(entry, data_dir)
+        read = _read_policy_file(entry, data_dir, reads)
         file_labels = [int(row.category == "clickbait") for row in read.rows]
         _record_file(report, "policy", relative, read, file_labels)
         texts.extend(row.text for row in read.rows)
@@ -153,14 +158,15 @@ def build_policy(files: Sequence[PolicyFile | str], data_dir: Path,
     return deduplicate(normalize_many(texts), labels, parts, report)
 
 
-def build_dataset(recipe: Recipe, data_dir: Path) -> Dataset:
-    """Read every source of ``recipe`` under ``data_dir``; label, normalise, de-duplicate."""
+def build_dataset(recipe: Recipe, data_dir: Path, reads: Reads | None = None) -> Dataset:
+    """Read every source of ``recipe`` under ``data_dir``; label, normalise,
+    de-duplicate. ``reads``: as for :func:`build_policy`."""
     report = DatasetReport()
     texts: list[str] = []
     labels: list[int] = []
     categories: list[str] = []
     for source in recipe.sources:
-        read = read_corpus(source.corpus, Path(data_dir) / source.path)
+        read = read_corpus(source.corpus, Path(data_dir) / source.path, reads)
         file_labels = [source.label(row.category) for row in read.rows]
         _record_file(report, source.corpus, source.path, read, file_labels)
         texts.extend(row.text for row in read.rows)

@@ -64,10 +64,13 @@ def _empty(report: DatasetReport) -> Dataset:
 
 def load_training_data(recipe: Recipe, data_dir: Path, seed: int = DEFAULT_SEED,
                        fraction: float = DEFAULT_VALIDATION_FRACTION) -> TrainingData:
-    """Read, normalise and de-duplicate the recipe's files and split them."""
-    topics = build_dataset(recipe, data_dir) if recipe.sources else _empty(DatasetReport())
-    policy = build_policy(recipe.policy, data_dir)
-    evaluation = build_policy(recipe.evaluation_policy, data_dir)
+    """Read, normalise and de-duplicate the recipe's files and split them
+    (each file read once, though label references point into the sources)."""
+    reads: dict = {}
+    topics = (build_dataset(recipe, data_dir, reads) if recipe.sources
+              else _empty(DatasetReport()))
+    policy = build_policy(recipe.policy, data_dir, reads=reads)
+    evaluation = build_policy(recipe.evaluation_policy, data_dir, reads=reads)
     held_out = set(evaluation.texts)
     policy, topics = policy.without(held_out), topics.without(held_out)
     if len(topics):
