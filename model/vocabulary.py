@@ -83,7 +83,7 @@ def _counts(vectorizer, texts: list[str]) -> tuple[dict[str, int], sp.csr_matrix
 
 
 def _char_grams(vectorizer, texts: list[str], low: int, high: int):
-    """Per n: (rows, packed keys, key -> term) of every character n-gram."""
+    """Per n: (rows, packed keys, keys -> terms) of every character n-gram."""
     points = code_points(texts)
     if points is not None and _has_whitespace_runs(points):
         points = code_points([vectorizer._white_spaces.sub(" ", text) for text in texts])
@@ -96,16 +96,21 @@ def _char_grams(vectorizer, texts: list[str], low: int, high: int):
         if n >= low:
             inside = points.inside(n)
             grams.append((points.rows[:len(inside)][inside], keys[inside],
-                          lambda key, n=n: _unpack(key, n)))
+                          lambda keys, n=n: _unpack(keys, n)))
     return grams
 
 
-def _unpack(key: int, n: int) -> str:
-    return "".join(chr((key >> (_BITS * (n - 1 - i))) & _CHAR_MASK) for i in range(n))
+def _unpack(keys: np.ndarray, n: int) -> list[str]:
+    """The n-character strings packed in ``keys`` (k,)."""
+    shifts = _BITS * np.arange(n - 1, -1, -1, dtype=np.int64)
+    codes = ((keys[:, None] >> shifts) & _CHAR_MASK).astype(np.uint32)
+    if not codes.all():  # numpy's str dtype would drop a trailing U+0000
+        return ["".join(map(chr, row)) for row in codes.tolist()]
+    return codes.view(f"<U{n}").ravel().tolist()
 
 
 def _word_grams(segmenter: Segmenter, texts: list[str], low: int, high: int):
-    """Per n: (rows, keys, key -> term) of every word n-gram, the tokens as
+    """Per n: (rows, keys, keys -> terms) of every word n-gram, the tokens as
     the Segmenter gives them headline by headline (None if a kept token has
     whitespace inside, which would make "a b" ambiguous)."""
     tokens, rows = _tokens(segmenter, texts)
@@ -125,7 +130,8 @@ def _word_grams(segmenter: Segmenter, texts: list[str], low: int, high: int):
             same = same[:-1] & (rows[:1 - n] == rows[n - 1:])
         if n >= low:
             grams.append((rows[:len(same)][same], keys[same],
-                          lambda key, n=n: _term(key, n, base, vocabulary)))
+                          lambda keys, n=n: [_term(int(key), n, base, vocabulary)
+                                             for key in keys]))
     return grams
 
 
@@ -168,7 +174,9 @@ class _PairCounter:
         self.terms: list[str] = []
         self.rows, self.locals, self.counts = [], [], []
 
-    def add(self, rows: np.ndarray, keys: np.ndarray, name) -> None:
+    def add(self, rows: np.ndarray, keys: np.ndarray, names) -> None:
+        """Count the n-grams ``keys`` (int64, one per occurrence) of headlines
+        ``rows``; ``names`` turns an array of keys into their terms."""
         if not len(keys):
             return
         distinct, inverse = np.unique(keys, return_inverse=True)
@@ -178,7 +186,7 @@ class _PairCounter:
         kept = np.flatnonzero(frequency >= self.min_df)
         local = np.full(len(distinct), -1, dtype=np.int64)
         local[kept] = np.arange(len(kept)) + len(self.terms)
-        self.terms += [name(int(key)) for key in distinct[kept]]
+        self.terms += names(distinct[kept])
         hit = local[pair_terms] >= 0
         # int32 (rows, terms and counts all fit): at 4x the corpora these are
         # tens of millions of pairs, kept until every length is counted.
@@ -189,23 +197,29 @@ class _PairCounter:
     def result(self, dtype) -> tuple[dict[str, int], sp.csr_matrix] | None:
         if not self.terms:
             return None  # scikit-learn raises its own error for an empty vocabulary
-        # numpy orders strings by code point, as Python's sorted() does
-        order = np.argsort(np.array(self.terms))
+        order = _code_point_order(self.terms)
         column = np.empty(len(order), dtype=np.int32)
         column[order] = np.arange(len(order), dtype=np.int32)
         vocabulary = dict(zip(map(self.terms.__getitem__, order.tolist()), range(len(order))))
         rows = np.concatenate(self.rows)
         columns = column[np.concatenate(self.locals)]
-        counts = np.concatenate(self.counts)
+        counts = np.concatenate(self.counts).astype(dtype)
         self.rows, self.locals, self.counts = [], [], []
-        order = np.lexsort((columns, rows))
-        indptr = np.zeros(self.n_texts + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=self.n_texts), out=indptr[1:])
-        index = np.int32 if max(len(counts), len(vocabulary)) < 2 ** 31 else np.int64
-        matrix = sp.csr_matrix((counts[order].astype(dtype), columns[order].astype(index),
-                                indptr.astype(index)), shape=(self.n_texts, len(vocabulary)))
-        matrix.has_canonical_format = True
+        # Each (row, column) pair occurs once: tocsr orders by row (counting
+        # sort), sort_indices by column within each row, no lexsort of it all.
+        matrix = sp.coo_matrix((counts, (rows, columns)),
+                               shape=(self.n_texts, len(vocabulary))).tocsr()
+        matrix.sort_indices()
         return vocabulary, matrix
+
+
+def _code_point_order(terms: list[str]) -> np.ndarray:
+    """The permutation that sorts ``terms`` as Python's ``sorted`` does (by
+    code point). numpy sorts its str arrays the same way, but pads them with
+    U+0000, so "g" and "g\\x00" tie there: terms with one go through sorted."""
+    if "\x00" in "".join(terms):
+        return np.asarray(sorted(range(len(terms)), key=terms.__getitem__), dtype=np.int64)
+    return np.argsort(np.array(terms))
 
 
 def fit_union(union, texts: list[str]) -> sp.csr_matrix:

@@ -34,7 +34,7 @@ from training.locations import data_dir
 # invisible and combining characters, full-width and compatibility forms,
 # case changes that alter the length (İ) or depend on context (Σ), digits of
 # other scripts, characters outside the BMP, bait phrases and style marks.
-HOSTILE = ("\n\r\t \u3000\xa0\u2028\x0b\x1c\x85\u200b\u200d\ufeff\u0301\u0308\u0345"
+HOSTILE = ("\x00\n\r\t \u3000\xa0\u2028\x0b\x1c\x85\u200b\u200d\ufeff\u0301\u0308\u0345"
            "eEaZİΣσς\u1100\u1161가ＡＢ１！？，：…「」“”\".:!?٣𝟘😀𠀀ﬁ㍿①²"
            "體育頭條明星网友竟然你您这个时装周万万没想到春夏系列吗呢他种3ugG")
 texts_strategy = st.lists(st.text(alphabet=st.sampled_from(HOSTILE), max_size=12),
