@@ -42,11 +42,9 @@ run: $(STAMP)
 
 # Two processes (pytest-xdist), each test file on one of them: a file's module
 # fixtures (a trained model, a browser, a PostgreSQL server) are made once.
-# Tests marked exclusive run afterwards, alone.
 test: $(BENCH_STAMP)
 	@$(SYSTEM)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not exclusive"
-	$(BIN)/python -m pytest -m exclusive
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Writes benchmarks/results/{report.md,results.json,training_scale.png}; ~15 min.
 bench: $(BENCH_STAMP)
