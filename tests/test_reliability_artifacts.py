@@ -165,7 +165,7 @@ def test_a_planted_pickle_is_never_unpickled(tmp_path, service_helpers, bundled_
         manifest = json.loads((models / candidate / MANIFEST_FILE).read_text(encoding="utf-8"))
         manifest["artifact_sha256"] = sha
         (models / candidate / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
-        # 3. In place of the active version's file (loaded again when re-activated).
+        # 3. In place of the active version's file (checked again when re-activated).
         plant_pickle(models / bundled_model.version / MODEL_FILE, marker)
         for version in (candidate, bundled_model.version):
             response = requests.post(f"{server.base}/v1/models/{version}/activate",

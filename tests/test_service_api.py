@@ -339,9 +339,13 @@ def test_models_list_and_activation_errors(service_client, service_token, bundle
     assert entry["status"] == "active" and entry["active"] is True
     assert entry["validation"]["roc_auc"] > 0.9 and entry["sha256"]
     error_of(service_client.post("/v1/models/nope/activate", headers=auth(service_token)), 404)
+    models = service_client.application.extensions[EXTENSION].models
+    serving = models.get()
     again = service_client.post(f"/v1/models/{bundled_model.version}/activate",
                                 headers=auth(service_token))
     assert again.status_code == 200 and again.json["active"] == bundled_model.version
+    assert again.json["previous"] == bundled_model.version
+    assert models.get() is serving  # the model it serves, not loaded a second time
 
 
 # -- metrics, CORS, internal errors ---------------------------------------------

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.artifacts import (MANIFEST_FILE, MODEL_FILE, ArtifactError, load_artifact,
-                             read_manifest, save_artifact, sha256_file)
+                             read_artifact, read_manifest, save_artifact, sha256_file)
 from model.scoring import BUNDLED_MODEL_DIR, Model
 from service.stores.storage import (file_lock, fsync_dir, pid_alive, storage_problem, utc_now,
                                     write_atomically)
@@ -139,6 +139,14 @@ class Registry:
         estimator, manifest = load_artifact(self.path(version), expected_sha256=entry["sha256"],
                                             expected_manifest_sha256=entry.get("manifest_sha256"))
         return Model(estimator, manifest).warm()
+
+    def verify(self, version: str, index: Index | None = None) -> None:
+        """Check ``version``'s files on disk as :meth:`load` does, without
+        unpickling (for a version already loaded: is what a restart would
+        load still the same?). Raises :class:`ArtifactError` if not."""
+        entry = (index or self.read()).entry(version)
+        read_artifact(self.path(version), expected_sha256=entry["sha256"],
+                      expected_manifest_sha256=entry.get("manifest_sha256"))
 
     def manifest(self, version: str) -> dict:
         """The manifest of a listed version, checked against the index (metadata only;

@@ -67,8 +67,13 @@ def activate(version: str):
         raise ApiError(409, "version_rejected", f"model {version} was rejected by the quality "
                        f"gate ({index.versions[version].get('reason', '')}); it cannot be "
                        "activated: send more labels and retrain")
+    serving = state.models.loaded
     try:
-        model = state.registry.load(version, index)
+        if serving is not None and serving.version == version:
+            state.registry.verify(version, index)  # its files; it is in memory already
+            model = serving
+        else:
+            model = state.registry.load(version, index)
     except (ArtifactError, OSError) as exc:
         log.error("refusing to activate %s: %s", version, exc)
         raise ApiError(409, "artifact_invalid", f"model {version} cannot be loaded, so it was "
@@ -77,7 +82,8 @@ def activate(version: str):
         previous, _ = state.registry.activate(version)
     except RegistryError as exc:
         raise ApiError(409, "version_rejected", str(exc)) from None
-    state.models.install(model)
+    if model is not serving:
+        state.models.install(model)
     log.info("model %s activated (was %s)", version, previous)
     return jsonify({"active": version, "previous": previous})
 
