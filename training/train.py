@@ -22,6 +22,7 @@ from joblib import parallel_config
 
 from model.artifacts import new_version_id, save_artifact
 from model.classifier import HeadlineClassifier
+from training.corpora import Reads
 from training.dataset import Dataset, DatasetReport, build_dataset, build_policy
 from training.evaluation import evaluate
 from training.recipes import Recipe, load_recipe
@@ -66,7 +67,7 @@ def load_training_data(recipe: Recipe, data_dir: Path, seed: int = DEFAULT_SEED,
                        fraction: float = DEFAULT_VALIDATION_FRACTION) -> TrainingData:
     """Read, normalise and de-duplicate the recipe's files and split them
     (each file read once, though label references point into the sources)."""
-    reads: dict = {}
+    reads: Reads = {}
     topics = (build_dataset(recipe, data_dir, reads) if recipe.sources
               else _empty(DatasetReport()))
     policy = build_policy(recipe.policy, data_dir, reads=reads)
