@@ -121,6 +121,7 @@ class HeadlineClassifier(ClassifierMixin, BaseEstimator):
         if len(topic_texts):
             topic = TopicPrior(self.topic_alpha).fit_folds(
                 features, texts, folds, topic_features, topic_texts, np.asarray(topic_y))
+        del topic_features  # a copy of most of matrix: not held through the regressions
         parts = [folds != k for k in range(self.folds)] + [np.ones(len(y), dtype=bool)]
         *fold_fits, regression = self._regressions(features, topic, parts, y, weights)
         oof = np.empty(len(y))
